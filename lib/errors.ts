@@ -1,0 +1,179 @@
+/**
+ * Every error procpool itself raises. Each class has a stable `code` (match on it, or on the class,
+ * never on message text) and an `instanceof` that also works across two copies of the package,
+ * because the check reads a brand rather than the prototype chain.
+ *
+ * @packageDocumentation
+ */
+
+const kKinds = Symbol.for('procpool.error.kinds');
+
+/** Stable codes of procpool's errors, one per class. */
+export const ErrorCodes = {
+  POOL_CLOSED: 'PROCPOOL_POOL_CLOSED',
+  POOL_TERMINATED: 'PROCPOOL_POOL_TERMINATED',
+  WORKER_LOST: 'PROCPOOL_WORKER_LOST',
+  WORKER_START_FAILED: 'PROCPOOL_WORKER_START_FAILED',
+  TASK_REFERENCE: 'PROCPOOL_TASK_REFERENCE',
+  SERIALIZATION: 'PROCPOOL_SERIALIZATION',
+  TIMEOUT: 'PROCPOOL_TIMEOUT',
+  REMOTE: 'PROCPOOL_REMOTE',
+  INVALID_ARGUMENT: 'PROCPOOL_INVALID_ARGUMENT',
+  INVALID_STATE: 'PROCPOOL_INVALID_STATE',
+} as const;
+
+/** One of {@link ErrorCodes}' values. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Base class of every error procpool raises. */
+export class ProcPoolError extends Error {
+  /** Stable identifier of the error's kind, e.g. `'PROCPOOL_WORKER_LOST'`. */
+  readonly code: ErrorCode | 'PROCPOOL_ERROR';
+
+  constructor(message: string, code: ErrorCode | 'PROCPOOL_ERROR' = 'PROCPOOL_ERROR', options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    // The name of the concrete class; own and non-enumerable, like Error's own properties.
+    Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
+    const kinds: string[] = [];
+    for (let c: unknown = new.target; c && c !== Error; c = Object.getPrototypeOf(c)) {
+      kinds.push((c as { name: string }).name);
+    }
+    Object.defineProperty(this, kKinds, { value: kinds });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const kinds = (value as { [kKinds]?: unknown })[kKinds];
+    return Array.isArray(kinds) ? kinds.includes(this.name) : Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+/** A task was submitted to a pool after `close()` or `terminate()`. */
+export class PoolClosedError extends ProcPoolError {
+  constructor(message = 'The pool is closed: it accepts no new tasks after close() or terminate(). Create a new Pool.') {
+    super(message, ErrorCodes.POOL_CLOSED);
+  }
+}
+
+/** A task was still queued or running when `terminate()` was called; it will not complete. */
+export class PoolTerminatedError extends ProcPoolError {
+  constructor(message = 'The pool was terminated before this task completed.') {
+    super(message, ErrorCodes.POOL_TERMINATED);
+  }
+}
+
+/** Details of a worker process's death, as seen by the parent. */
+export interface WorkerExitInfo {
+  /** The worker's process id. */
+  readonly pid: number;
+  /** Exit code, or `null` when a signal ended the process. */
+  readonly exitCode: number | null;
+  /** The signal that ended the process, or `null` when it exited by itself. */
+  readonly signal: NodeJS.Signals | null;
+  /** The last lines the worker wrote to stderr (at most 20). */
+  readonly stderr: readonly string[];
+}
+
+/**
+ * The worker running this task died before sending its result (killed by a signal, `process.exit`,
+ * an uncaught exception, out of memory). Only the task it was running fails this way; tasks it had
+ * not started run on another worker.
+ */
+export class WorkerLostError extends ProcPoolError implements WorkerExitInfo {
+  readonly pid: number;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stderr: readonly string[];
+  /** Whether the death looks like V8 running out of heap (SIGABRT with "heap out of memory"). */
+  readonly outOfMemory: boolean;
+
+  constructor(info: WorkerExitInfo, task?: string) {
+    const outOfMemory = info.stderr.some((l) => /heap out of memory|Allocation failed/i.test(l));
+    const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.exitCode}`;
+    const tail = info.stderr.length ? `\nLast stderr lines:\n  ${info.stderr.slice(-5).join('\n  ')}` : '';
+    super(
+      `Worker process ${info.pid} ${how}${outOfMemory ? ' (out of memory)' : ''} while running ${task ?? 'a task'}.${tail}`,
+      ErrorCodes.WORKER_LOST,
+    );
+    this.pid = info.pid;
+    this.exitCode = info.exitCode;
+    this.signal = info.signal;
+    this.stderr = info.stderr;
+    this.outOfMemory = outOfMemory;
+  }
+}
+
+/**
+ * Workers kept failing to start (the initializer threw, or the process died before it was ready),
+ * so the pool stopped respawning them. Every pending and future task of that pool rejects with this
+ * error; `cause` holds the last failure.
+ */
+export class WorkerStartError extends ProcPoolError {
+  /** How many starts failed in a row. */
+  readonly attempts: number;
+  constructor(message: string, attempts: number, cause: unknown) {
+    super(message, ErrorCodes.WORKER_START_FAILED, { cause });
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * A task function could not be referred to across the process boundary, or its reference could not
+ * be resolved in the worker: a closure or lambda, a function no module exports, a missing module or
+ * export, an export that is not a function.
+ */
+export class TaskReferenceError extends ProcPoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ErrorCodes.TASK_REFERENCE, options);
+  }
+}
+
+/**
+ * A task's arguments or result could not be serialized with the V8 serializer (functions, class
+ * instances with private state, sockets...). Only that task fails; the worker lives on.
+ */
+export class SerializationError extends ProcPoolError {
+  /** Which side failed: the arguments sent to the worker or the result sent back. */
+  readonly direction: 'arguments' | 'result';
+  constructor(message: string, direction: 'arguments' | 'result', options?: ErrorOptions) {
+    super(message, ErrorCodes.SERIALIZATION, options);
+    this.direction = direction;
+  }
+}
+
+/** A wait with a timeout (`AsyncResult.get`, `IMapIterator.next`) ran out of time. Nothing was lost. */
+export class TimeoutError extends ProcPoolError {
+  constructor(message: string) {
+    super(message, ErrorCodes.TIMEOUT);
+  }
+}
+
+/**
+ * The `cause` of an error rethrown from a worker: its `stack` is the worker's stack trace (Python's
+ * `RemoteTraceback`). The rethrown error itself keeps the original `name`, `message`, `code` and
+ * own enumerable properties.
+ */
+export class RemoteError extends ProcPoolError {
+  /** The stack trace as the worker printed it. */
+  readonly remoteStack: string;
+  constructor(remoteStack: string, options?: ErrorOptions) {
+    super(`Remote stack trace:\n${remoteStack}`, ErrorCodes.REMOTE, options);
+    this.remoteStack = remoteStack;
+    this.stack = `RemoteError: ${remoteStack}`;
+  }
+}
+
+/** An option or argument passed to procpool has the wrong type or value. The message quotes it. */
+export class InvalidArgumentError extends ProcPoolError {
+  constructor(message: string) {
+    super(message, ErrorCodes.INVALID_ARGUMENT);
+  }
+}
+
+/** A call that the pool's current state does not allow, e.g. `join()` before `close()`. */
+export class InvalidStateError extends ProcPoolError {
+  constructor(message: string) {
+    super(message, ErrorCodes.INVALID_STATE);
+  }
+}

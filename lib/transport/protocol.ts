@@ -1,0 +1,64 @@
+/**
+ * Every message that crosses between the pool and a worker, in one place.
+ *
+ * The pool writes to the worker's fd 3 and reads the worker's fd 4; each message is one frame
+ * (see `frames.ts`): a type byte and a body. Task and result bodies carry a binary header (ids as
+ * uint32) followed by bytes from `v8.serialize`, so the hot path never builds a message object.
+ */
+
+/** Frame types, parent → worker. */
+export const ToWorker = {
+  /** Body: v8(InitMessage). Sent once; the worker answers Ready or InitFailed. */
+  Init: 1,
+  /** Body: u32 function id, v8(TaskRefData). Teaches the worker a function before a task uses it. */
+  Define: 2,
+  /** Body: one or more [u32 task id, u32 function id, u8 TaskKind, u32 length, payload]. */
+  Tasks: 3,
+  /** Empty body: finish the tasks already received, then exit. */
+  Stop: 4,
+} as const;
+
+/** Frame types, worker → parent. */
+export const FromWorker = {
+  /** Empty body: initialization done, tasks welcome. */
+  Ready: 10,
+  /** Body: v8(EncodedError). The initializer or a preload failed; the worker exits next. */
+  InitFailed: 11,
+  /** Body: u32 task id, v8(result). */
+  Result: 12,
+  /** Body: u32 task id, v8(EncodedError). */
+  Error: 13,
+} as const;
+
+/** How a task's payload becomes calls of its function. */
+export const TaskKind = {
+  /** Payload: an argument list; one call. */
+  Call: 0,
+  /** Payload: a list of items; one call per item, `fn(item)`; the result is the list of results. */
+  Map: 1,
+  /** Payload: a list of argument lists; one call per list, `fn(...args)`. */
+  Starmap: 2,
+} as const;
+
+/** One of {@link TaskKind}'s values. */
+export type TaskKindValue = (typeof TaskKind)[keyof typeof TaskKind];
+
+/** Where a task function lives: an absolute module path (or bare specifier / URL) and an export name. */
+export interface TaskRefData {
+  readonly module: string;
+  readonly name: string;
+}
+
+/** Body of the Init frame. */
+export interface InitMessage {
+  /** The worker's name, e.g. `PoolWorker-3`. */
+  readonly name: string;
+  /** Modules to load before the worker reports ready. */
+  readonly preload: readonly string[];
+  /** Function run once before the first task. */
+  readonly initializer?: TaskRefData;
+  /** Arguments for the initializer. */
+  readonly initargs?: readonly unknown[];
+  /** A CommonJS hook (e.g. ts-node's register) to load before the first TypeScript module. */
+  readonly tsLoader?: string;
+}
