@@ -1,0 +1,30 @@
+/**
+ * procpool: Python's `multiprocessing.Pool` for Node.js, on real OS child processes.
+ *
+ * @packageDocumentation
+ */
+export { Pool } from './pool/pool';
+export type { MapOptions, MapAsyncOptions, IMapOptions, ApplyAsyncOptions, Items } from './pool/pool';
+export { AsyncResult } from './pool/async-result';
+export type { ResultCallbacks } from './pool/async-result';
+export { IMapIterator } from './pool/imap';
+export type { PoolState } from './pool/engine';
+export type { PoolOptions } from './options';
+export type { StartMethod } from './launchers/launcher';
+export { taskRef, registerTaskModule } from './tasks/task-ref';
+export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
+export {
+  ErrorCodes,
+  ProcPoolError,
+  PoolClosedError,
+  PoolTerminatedError,
+  WorkerLostError,
+  WorkerStartError,
+  TaskReferenceError,
+  SerializationError,
+  TimeoutError,
+  RemoteError,
+  InvalidArgumentError,
+  InvalidStateError,
+} from './errors';
+export type { ErrorCode, WorkerExitInfo } from './errors';

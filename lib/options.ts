@@ -1,0 +1,151 @@
+import { availableParallelism } from 'node:os';
+import { InvalidArgumentError } from './errors';
+import type { LaunchOptions, StartMethod } from './launchers/launcher';
+import { detectTsLoader, isTsRegisterFlag } from './tasks/ts-loader';
+import type { Task, TaskFunction } from './tasks/task-ref';
+import { checkArray, checkInteger, checkString } from './validate';
+
+/** Options of `new Pool(options)`. Every one is optional. */
+export interface PoolOptions<I extends TaskFunction = TaskFunction> {
+  /**
+   * Number of worker processes.
+   * @default os.availableParallelism()
+   */
+  processes?: number;
+  /**
+   * A task function run once in each worker before its first task (an exported function or a
+   * `taskRef`), e.g. to open a database connection. If it throws, the worker does not take tasks;
+   * after `maxStartFailures` failures in a row the pool stops starting workers and every pending
+   * and future task rejects with a `WorkerStartError` naming the initializer's error.
+   */
+  initializer?: Task<I>;
+  /** Arguments for `initializer`. @default [] */
+  initargs?: Parameters<I>;
+  /**
+   * A worker exits after this many tasks and a fresh one replaces it (a `map` chunk counts as one
+   * task, as in Python). Useful against leaks in task code.
+   * @default undefined (workers live as long as the pool)
+   */
+  maxTasksPerChild?: number;
+  /**
+   * How workers are started.
+   * @default 'spawn'
+   */
+  startMethod?: StartMethod;
+  /** Environment of the workers. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Node options for the workers, e.g. `['--max-old-space-size=256']`.
+   * @default the parent's `process.execArgv`, without inspector flags, `-e`/`-p` and TypeScript
+   * `--require` hooks (workers load the TypeScript hook only when a `.ts` task module needs it)
+   */
+  execArgv?: string[];
+  /** Working directory of the workers. @default process.cwd() */
+  cwd?: string;
+  /**
+   * Starts that may fail in a row (initializer throws, process dies before it is ready) before the
+   * pool stops starting workers instead of respawning forever.
+   * @default 3
+   */
+  maxStartFailures?: number;
+  /**
+   * On `terminate()`, ms between SIGTERM and SIGKILL to a worker's process group.
+   * @default 1000
+   */
+  killGracePeriod?: number;
+}
+
+/** Options with every default applied, as the engine and launchers take them. */
+export interface ResolvedPoolOptions {
+  readonly processes: number;
+  readonly maxTasksPerChild: number | undefined;
+  readonly maxStartFailures: number;
+  readonly killGracePeriodMs: number;
+  readonly startMethod: StartMethod;
+  readonly launch: LaunchOptions;
+  readonly tsLoader: string | undefined;
+}
+
+const START_METHODS: readonly StartMethod[] = ['spawn', 'fork', 'forkserver'];
+
+/** Flags that make no sense in a worker: they would debug, evaluate or watch instead of running it. */
+const DROP_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-r', '--require', '--inspect-port', '--debug-port']);
+const DROP_ALONE = /^(--inspect|--inspect-brk|--inspect-wait|--debug|--debug-brk|-i|--interactive|--test|--watch|--watch-path|--watch-preserve-output|-c|--check)(=|$)/;
+
+/**
+ * The parent's Node options, minus those a worker must not inherit. `-r`/`--require` hooks are
+ * kept unless they register TypeScript (a worker loads that lazily, when a `.ts` module needs it).
+ */
+export function inheritExecArgv(argv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (DROP_WITH_VALUE.has(arg)) {
+      const value = argv[++i] ?? '';
+      if ((arg === '-r' || arg === '--require') && !isTsRegisterFlag(value)) kept.push(arg, value);
+      continue;
+    }
+    const eq = /^(--require|-r)=(.*)$/.exec(arg);
+    if (eq) {
+      if (!isTsRegisterFlag(eq[2])) kept.push(arg);
+      continue;
+    }
+    if (/^(--eval|--print)=/.test(arg) || DROP_ALONE.test(arg)) continue;
+    kept.push(arg);
+  }
+  return kept;
+}
+
+/** NODE_OPTIONS without TypeScript `--require` hooks, for the same reason as `inheritExecArgv`. */
+function inheritNodeOptions(value: string | undefined): string | undefined {
+  if (!value) return value;
+  const words = value.split(/\s+/).filter(Boolean);
+  const kept: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    if ((words[i] === '-r' || words[i] === '--require') && isTsRegisterFlag(words[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^(--require|-r)=/.test(words[i]) && isTsRegisterFlag(words[i].replace(/^[^=]*=/, ''))) continue;
+    kept.push(words[i]);
+  }
+  return kept.join(' ');
+}
+
+/** Validates `options` (quoting any bad value) and applies every default. */
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`Expected pool options to be an object, got \`${String(options)}\`.`);
+  }
+  checkInteger(options.processes, 'processes', 1);
+  checkInteger(options.maxTasksPerChild, 'maxTasksPerChild', 1);
+  checkInteger(options.maxStartFailures, 'maxStartFailures', 1);
+  checkInteger(options.killGracePeriod, 'killGracePeriod', 0);
+  checkArray(options.initargs, 'initargs');
+  checkArray(options.execArgv, 'execArgv');
+  checkString(options.cwd, 'cwd');
+  if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
+    throw new InvalidArgumentError(`Expected \`env\` to be an object, got \`${String(options.env)}\`.`);
+  }
+  const startMethod = options.startMethod ?? 'spawn';
+  if (!START_METHODS.includes(startMethod)) {
+    throw new InvalidArgumentError(`Expected \`startMethod\` to be one of ${START_METHODS.join(', ')}, got \`${String(startMethod)}\`.`);
+  }
+  const baseEnv = options.env ?? process.env;
+  const tsLoader = detectTsLoader(baseEnv);
+  const env: NodeJS.ProcessEnv = { ...baseEnv, ...tsLoader?.env };
+  if (env.NODE_OPTIONS) env.NODE_OPTIONS = inheritNodeOptions(env.NODE_OPTIONS);
+  return {
+    processes: options.processes ?? availableParallelism(),
+    maxTasksPerChild: options.maxTasksPerChild,
+    maxStartFailures: options.maxStartFailures ?? 3,
+    killGracePeriodMs: options.killGracePeriod ?? 1000,
+    startMethod,
+    tsLoader: tsLoader?.register,
+    launch: {
+      env,
+      execArgv: options.execArgv ? [...options.execArgv] : inheritExecArgv(process.execArgv),
+      cwd: options.cwd ?? process.cwd(),
+    },
+  };
+}

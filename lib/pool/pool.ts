@@ -1,0 +1,255 @@
+import { InvalidArgumentError } from '../errors';
+import { createLauncher } from '../launchers';
+import { resolvePoolOptions, type PoolOptions } from '../options';
+import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
+import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
+import { checkFunction, checkInteger, checkIterable } from '../validate';
+import { AsyncResult, type Completion, type ResultCallbacks } from './async-result';
+import { PoolEngine, type PoolState } from './engine';
+import { IMapIterator } from './imap';
+import { CallJob, MapJob, defaultChunksize } from './jobs';
+
+/** A function's result once awaited in the worker. */
+type Result<F extends TaskFunction> = Awaited<ReturnType<F>>;
+
+/** Options of `map`, `starmap` and their async forms. */
+export interface MapOptions {
+  /**
+   * Items per task sent to a worker.
+   * @default ceil(n / (4 × processes)), as Python
+   */
+  chunksize?: number;
+}
+
+/** Options of `imap` and `imapUnordered`. */
+export interface IMapOptions {
+  /** Items per task sent to a worker. @default 1 */
+  chunksize?: number;
+}
+
+/** Options of `mapAsync` and `starmapAsync`. */
+export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
+
+/** Options of `applyAsync`. */
+export type ApplyAsyncOptions<R> = ResultCallbacks<R>;
+
+/** Input of `map` and friends: any iterable, sync or async. */
+export type Items<T> = Iterable<T> | AsyncIterable<T>;
+
+function isPromise(value: unknown): value is Promise<unknown> {
+  return value instanceof Promise;
+}
+
+/** Reads a whole iterable (map needs its length to size chunks); synchronous when it can be. */
+function collect<T>(items: Items<T>): T[] | Promise<T[]> {
+  if (Array.isArray(items)) return items;
+  if (typeof (items as Iterable<T>)[Symbol.iterator] === 'function') return Array.from(items as Iterable<T>);
+  return (async () => {
+    const out: T[] = [];
+    for await (const item of items as AsyncIterable<T>) out.push(item);
+    return out;
+  })();
+}
+
+/**
+ * A pool of worker processes with Python's `multiprocessing.Pool` surface. Tasks are exported
+ * functions (or `taskRef`s); they run in separate OS processes, so a task that crashes, leaks or
+ * blocks costs that task and nothing else.
+ *
+ * Every submission reports problems through what it returns (a rejected promise, a failed
+ * `AsyncResult`, an iterator that throws); none throws synchronously.
+ *
+ * @example
+ * await using pool = new Pool({ processes: 4 });
+ * await pool.map(square, [1, 2, 3]); // [1, 4, 9]
+ */
+export class Pool {
+  readonly #engine: PoolEngine;
+
+  constructor(options: PoolOptions = {}) {
+    const resolved = resolvePoolOptions(options);
+    const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
+    const initargs = options.initargs ?? [];
+    const init = (ref: TaskRefData | undefined) => ({ preload: [], initializer: ref, initargs, tsLoader: resolved.tsLoader });
+    this.#engine = new PoolEngine({
+      processes: resolved.processes,
+      maxTasksPerChild: resolved.maxTasksPerChild,
+      maxStartFailures: resolved.maxStartFailures,
+      killGracePeriodMs: resolved.killGracePeriodMs,
+      launcher: createLauncher(resolved.startMethod),
+      launch: resolved.launch,
+      init: isPromise(initializer) ? initializer.then(init) : init(initializer),
+    });
+  }
+
+  /** Number of worker processes the pool keeps. */
+  get processes(): number {
+    return this.#engine.processes;
+  }
+
+  /** `'running'`, `'closing'`, `'terminating'` or `'closed'`. */
+  get state(): PoolState {
+    return this.#engine.state;
+  }
+
+  /** Process ids of the live workers. */
+  get pids(): number[] {
+    return this.#engine.pids();
+  }
+
+  /**
+   * Resolves once every worker is started and initialized. Never needed for correctness (tasks
+   * wait for workers); useful to measure, or to keep start-up out of a timing.
+   */
+  ready(): Promise<void> {
+    return this.#engine.ready();
+  }
+
+  /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
+  apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>): Promise<Result<F>> {
+    return Promise.resolve(this.applyAsync(fn, args));
+  }
+
+  /** Calls `fn(...args)` in a worker; returns an {@link AsyncResult} at once. */
+  applyAsync<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options: ApplyAsyncOptions<Result<F>> = {}): AsyncResult<Result<F>> {
+    return new AsyncResult<Result<F>>((done) => {
+      this.#checkCallbacks(options);
+      const input: unknown[] = args === undefined ? [] : args;
+      if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
+      this.#withFunction(fn, done, (fnId) => {
+        const job = new CallJob(done as Completion<unknown>);
+        this.#engine.submit(this.#engine.createTask(fnId, TaskKind.Call, input, job, 0));
+      });
+    }, options);
+  }
+
+  /** `fn(item)` for every item, in parallel; resolves with the results in input order. */
+  map<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): Promise<Awaited<R>[]> {
+    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? {}));
+  }
+
+  /** `map` returning an {@link AsyncResult} at once. */
+  mapAsync<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? {});
+  }
+
+  /** `fn(...args)` for every argument list (Python's `starmap`). */
+  starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapOptions): Promise<Awaited<R>[]> {
+    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? {}));
+  }
+
+  /** `starmap` returning an {@link AsyncResult} at once. */
+  starmapAsync<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
+    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? {});
+  }
+
+  /**
+   * Lazy, ordered `map`: results arrive in input order as they are ready; the input is read as the
+   * consumer goes (bounded look-ahead). A failed task throws at its place in the order.
+   */
+  imap<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: IMapOptions): IMapIterator<Awaited<R>> {
+    return this.#imap(fn, items, options ?? {}, true);
+  }
+
+  /** Like `imap`, but results arrive in completion order. */
+  imapUnordered<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: IMapOptions): IMapIterator<Awaited<R>> {
+    return this.#imap(fn, items, options ?? {}, false);
+  }
+
+  /** Stops accepting tasks. Queued tasks still run; then the workers exit. Idempotent. */
+  close(): void {
+    this.#engine.close();
+  }
+
+  /**
+   * Kills the workers now (SIGTERM to each worker's process group, SIGKILL after
+   * `killGracePeriod`). Every task not finished rejects with `PoolTerminatedError`. Resolves when
+   * every worker is gone.
+   */
+  terminate(): Promise<void> {
+    return this.#engine.terminate();
+  }
+
+  /** Resolves when every worker has exited. Call `close()` or `terminate()` first. */
+  join(): Promise<void> {
+    return this.#engine.join();
+  }
+
+  /** `await using pool = new Pool()`: a graceful `close()` + `join()` at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  #checkCallbacks(options: ResultCallbacks<never>): void {
+    checkFunction(options.callback, 'callback');
+    checkFunction(options.errorCallback, 'errorCallback');
+  }
+
+  /** Resolves the task's reference and hands its id to `submit`; every failure goes to `done`. */
+  #withFunction(fn: unknown, done: Completion<never>, submit: (fnId: number) => void): void {
+    const refusal = this.#engine.acceptError();
+    if (refusal) throw refusal;
+    const ref = resolveTask(fn);
+    if (!isPromise(ref)) {
+      submit(this.#engine.fnId(ref));
+      return;
+    }
+    ref.then((late) => {
+      const lateRefusal = this.#engine.acceptError();
+      if (lateRefusal) throw lateRefusal;
+      submit(this.#engine.fnId(late));
+    }).catch(done.reject);
+  }
+
+  #mapAsync<R>(fn: unknown, items: Items<unknown>, kind: TaskKindValue, options: MapAsyncOptions<R>): AsyncResult<R[]> {
+    return new AsyncResult<R[]>((done) => {
+      this.#checkCallbacks(options);
+      checkInteger(options.chunksize, 'chunksize', 1);
+      checkIterable(items, 'items');
+      const start = (list: unknown[]): void => {
+        this.#withFunction(fn, done, (fnId) => {
+          if (list.length === 0) {
+            done.resolve([]);
+            return;
+          }
+          const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
+          const job = new MapJob(list.length, done as Completion<unknown[]>);
+          const tasks = [];
+          for (let offset = 0; offset < list.length; offset += size) {
+            const task = this.#engine.createTask(fnId, kind, list.slice(offset, offset + size), job, offset);
+            job.add(task);
+            tasks.push(task);
+          }
+          for (const task of tasks) this.#engine.submit(task);
+        });
+      };
+      const list = collect(items);
+      if (isPromise(list)) list.then(start).catch(done.reject);
+      else start(list);
+    }, options);
+  }
+
+  #imap<T>(fn: unknown, items: Items<unknown>, options: IMapOptions, ordered: boolean): IMapIterator<T> {
+    let fnId: number | Promise<number>;
+    try {
+      checkInteger(options.chunksize, 'chunksize', 1);
+      checkIterable(items, 'items');
+      const refusal = this.#engine.acceptError();
+      if (refusal) throw refusal;
+      const ref = resolveTask(fn);
+      fnId = isPromise(ref) ? ref.then((r) => this.#engine.fnId(r)) : this.#engine.fnId(ref);
+    } catch (error) {
+      fnId = Promise.reject(error);
+      items = [];
+    }
+    return new IMapIterator<T>({
+      engine: this.#engine,
+      fnId,
+      source: items,
+      kind: TaskKind.Map,
+      chunksize: options.chunksize ?? 1,
+      ordered,
+    });
+  }
+}

@@ -1,0 +1,194 @@
+import { deserialize, serialize } from 'node:v8';
+import { SerializationError, type WorkerExitInfo } from '../errors';
+import type { WorkerProcess } from '../launchers/launcher';
+import { decodeError, type EncodedError } from '../transport/error-codec';
+import { FRAME_HEADER, FrameReader, encodeFrame, writeFrameHeader } from '../transport/frames';
+import { FromWorker, ToWorker, type TaskRefData } from '../transport/protocol';
+import { Deque } from './deque';
+import type { PoolTask } from './task';
+
+/** Where a worker is in its life. */
+export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** How a worker's life ended, with everything it still held. */
+export interface WorkerExit extends WorkerExitInfo {
+  /** Whether it ever reported ready. */
+  readonly wasReady: boolean;
+  /** What its initializer or preload threw, when that is why it exited. */
+  readonly initError?: unknown;
+  /** Why the process could not be started at all. */
+  readonly spawnError?: Error;
+  /** Tasks it had received but not answered, oldest first: the first one was running. */
+  readonly unanswered: PoolTask[];
+}
+
+/** The pool's side of the conversation with one worker. */
+export interface WorkerListener {
+  workerReady(worker: PoolWorker): void;
+  taskDone(worker: PoolWorker, task: PoolTask, ok: boolean, value: unknown): void;
+  workerExited(worker: PoolWorker, exit: WorkerExit): void;
+}
+
+/** Looks up the module + export name behind a function id. */
+export type FunctionTable = (fnId: number) => TaskRefData;
+
+/** Bodies up to this size are copied into one buffer; larger payloads are written where they are. */
+const COPY_LIMIT = 256 * 1024;
+/** After the process exits, how long to wait for its last results to be read from the socket. */
+const DRAIN_TIMEOUT_MS = 1000;
+const TASK_HEADER = 13;
+
+/**
+ * Parent-side record of one worker process (piscina's per-worker task ownership): the tasks it
+ * holds, in the order it runs them, so that its death is attributed exactly: the first unanswered
+ * task was running and is lost; the rest had not started and can run elsewhere.
+ */
+export class PoolWorker {
+  state: WorkerState = 'starting';
+  /** Tasks sent and not yet answered, in the order the worker runs them. */
+  readonly inFlight = new Deque<PoolTask>();
+  /** Tasks sent over this worker's life (for `maxTasksPerChild`). */
+  dispatched = 0;
+  /** When the worker last started on work it holds (its previous answer, or when idle work arrived). */
+  busySince = 0;
+  readonly #knownFns = new Set<number>();
+  readonly #reader = new FrameReader();
+  #initError: unknown;
+  #killTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly child: WorkerProcess,
+    private readonly listener: WorkerListener,
+    init: Buffer,
+  ) {
+    child.output.on('data', (chunk: Buffer) => this.#reader.push(chunk, this.#onFrame));
+    const drained = new Promise<void>((resolve) => {
+      child.output.once('end', resolve);
+      child.output.once('close', resolve);
+    });
+    void child.exited.then(async (status) => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      clearTimeout(this.#killTimer);
+      const wasReady = this.state !== 'starting';
+      this.state = 'exited';
+      listener.workerExited(this, {
+        pid: child.pid,
+        exitCode: status.exitCode,
+        signal: status.signal,
+        stderr: child.stderrTail(),
+        wasReady,
+        initError: this.#initError,
+        spawnError: status.error,
+        unanswered: this.inFlight.drain(),
+      });
+    });
+    child.input.write(encodeFrame(ToWorker.Init, init));
+  }
+
+  /** OS process id. */
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  /** Sends tasks in one frame, teaching the worker any function it does not know yet. */
+  send(tasks: PoolTask[], functions: FunctionTable): void {
+    const input = this.child.input;
+    input.cork();
+    let bodyLength = 0;
+    for (const task of tasks) {
+      bodyLength += TASK_HEADER + task.payload.length;
+      if (!this.#knownFns.has(task.fnId)) {
+        this.#knownFns.add(task.fnId);
+        const ref = serialize(functions(task.fnId));
+        const body = Buffer.allocUnsafe(4 + ref.length);
+        body.writeUInt32LE(task.fnId, 0);
+        ref.copy(body, 4);
+        input.write(encodeFrame(ToWorker.Define, body));
+      }
+      this.inFlight.push(task);
+    }
+    this.dispatched += tasks.length;
+    const copy = bodyLength <= COPY_LIMIT;
+    let frame = Buffer.allocUnsafe(FRAME_HEADER + (copy ? bodyLength : 0));
+    writeFrameHeader(frame, 0, ToWorker.Tasks, bodyLength);
+    let offset = FRAME_HEADER;
+    for (const task of tasks) {
+      if (!copy) {
+        input.write(frame);
+        frame = Buffer.allocUnsafe(TASK_HEADER);
+        offset = 0;
+      }
+      frame.writeUInt32LE(task.id, offset);
+      frame.writeUInt32LE(task.fnId, offset + 4);
+      frame[offset + 8] = task.kind;
+      frame.writeUInt32LE(task.payload.length, offset + 9);
+      offset += TASK_HEADER;
+      if (copy) {
+        task.payload.copy(frame, offset);
+        offset += task.payload.length;
+      } else {
+        input.write(frame);
+        input.write(task.payload);
+        frame = Buffer.alloc(0);
+      }
+    }
+    if (copy) input.write(frame);
+    input.uncork();
+  }
+
+  /** Asks the worker to exit once it has answered every task it holds. */
+  stop(): void {
+    if (this.state === 'exited') return;
+    this.state = 'stopping';
+    this.child.input.write(encodeFrame(ToWorker.Stop));
+  }
+
+  /** SIGTERM to the worker's group, then SIGKILL after `graceMs` if it is still there. */
+  terminate(graceMs: number): void {
+    if (this.state === 'exited' || this.#killTimer) return;
+    this.child.kill('SIGTERM');
+    this.#killTimer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+  }
+
+  readonly #onFrame = (type: number, buf: Buffer, start: number, end: number): void => {
+    switch (type) {
+      case FromWorker.Result:
+      case FromWorker.Error: {
+        const task = this.inFlight.peek();
+        if (!task || task.id !== buf.readUInt32LE(start)) {
+          this.#protocolError(`answer for task ${buf.readUInt32LE(start)} out of order`);
+          return;
+        }
+        this.inFlight.shift();
+        let ok = type === FromWorker.Result;
+        let value: unknown;
+        try {
+          value = deserialize(buf.subarray(start + 4, end));
+          if (!ok) value = decodeError(value as EncodedError, `worker ${this.pid}`);
+        } catch (error) {
+          ok = false;
+          value = new SerializationError(`The result could not be deserialized in the parent: ${(error as Error).message}`, 'result', { cause: error });
+        }
+        this.listener.taskDone(this, task, ok, value);
+        return;
+      }
+      case FromWorker.Ready:
+        if (this.state === 'starting') this.state = 'ready';
+        this.listener.workerReady(this);
+        return;
+      case FromWorker.InitFailed:
+        this.#initError = decodeError(deserialize(buf.subarray(start, end)) as EncodedError, `worker ${this.pid}`);
+        return;
+      default:
+        this.#protocolError(`unknown frame type ${type}`);
+    }
+  };
+
+  #protocolError(what: string): void {
+    process.emitWarning(`procpool: worker ${this.pid} broke the protocol (${what}); killing it.`);
+    this.child.kill('SIGKILL');
+  }
+}
