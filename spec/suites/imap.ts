@@ -1,0 +1,134 @@
+// imap / imapUnordered: lazy input, bounded look-ahead, ordering, timeouts, early exit, failures.
+import { expect } from 'chai';
+import { TimeoutError, type StartMethod } from '../../lib';
+import * as tasks from '../../fixtures/tasks';
+import { trackPools } from '../support/pools';
+
+export function imapSuite(method: StartMethod): void {
+  describe('imap and imapUnordered', () => {
+    const pools = trackPools(method);
+
+    it('imap yields results in input order, with any chunksize', async () => {
+      const pool = pools.create();
+      for (const chunksize of [1, 3, 100]) {
+        const out: number[] = [];
+        for await (const y of pool.imap(tasks.square, [1, 2, 3, 4, 5, 6, 7], { chunksize })) out.push(y);
+        expect(out).to.deep.equal([1, 4, 9, 16, 25, 36, 49]);
+      }
+    });
+
+    it('imapUnordered yields every result as it completes', async () => {
+      const pool = pools.create();
+      await pool.ready();
+      const out: string[] = [];
+      const items: [string, number][] = [['slow', 400], ['fast', 10], ['fast2', 10]];
+      for await (const y of pool.imapUnordered(tasks.slowEchoPair, items)) out.push(y);
+      expect(out).to.have.members(['slow', 'fast', 'fast2']);
+      expect(out[2]).to.equal('slow');
+    });
+
+    it('reads a huge generator lazily, a bounded number of items ahead of the consumer', async () => {
+      const pool = pools.create();
+      let pulled = 0;
+      function* million() {
+        for (let i = 0; i < 1_000_000; i++) {
+          pulled++;
+          yield i;
+        }
+      }
+      const it = pool.imap(tasks.square, million());
+      const first: number[] = [];
+      for (let i = 0; i < 10; i++) first.push(((await it.next()) as IteratorYieldResult<number>).value);
+      expect(first).to.deep.equal([0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(pulled).to.be.lessThan(200);
+      await it.return();
+      const settled = pulled;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(pulled).to.equal(settled);
+    });
+
+    it('consumes async iterables and stops pulling when the consumer breaks out', async () => {
+      const pool = pools.create();
+      let pulled = 0;
+      let closed = false;
+      async function* source() {
+        try {
+          for (let i = 0; ; i++) {
+            pulled++;
+            yield i;
+          }
+        } finally {
+          closed = true;
+        }
+      }
+      const out: number[] = [];
+      for await (const y of pool.imap(tasks.square, source())) {
+        out.push(y);
+        if (out.length === 5) break;
+      }
+      expect(out).to.deep.equal([0, 1, 4, 9, 16]);
+      expect(closed).to.equal(true);
+      expect(pulled).to.be.lessThan(200);
+      expect(await pool.apply(tasks.square, [3])).to.equal(9);
+    });
+
+    it('next(timeout) rejects with TimeoutError and loses nothing', async () => {
+      const pool = pools.create();
+      const it = pool.imap(tasks.slowEchoPair, [['a', 300] as [string, number], ['b', 10] as [string, number]]);
+      const error = await it.next(30).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(TimeoutError);
+      expect(await it.next(5000)).to.deep.equal({ done: false, value: 'a' });
+      expect(await it.next(5000)).to.deep.equal({ done: false, value: 'b' });
+      expect(await it.next(5000)).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('imap yields the results before a failure, then throws it', async () => {
+      const pool = pools.create();
+      const out: number[] = [];
+      let caught: unknown;
+      try {
+        for await (const y of pool.imap(tasks.failIfNegative, [1, 2, 3, -4, 5, 6])) out.push(y);
+      } catch (error) {
+        caught = error;
+      }
+      expect(out).to.deep.equal([1, 2, 3]);
+      expect(caught).to.be.instanceOf(RangeError);
+      expect((caught as Error).message).to.equal('negative: -4');
+    });
+
+    it('an input iterator that throws ends the iteration with its error, in order', async () => {
+      const pool = pools.create();
+      function* broken() {
+        yield 1;
+        yield 2;
+        throw new Error('source broke');
+      }
+      const out: number[] = [];
+      let caught: unknown;
+      try {
+        for await (const y of pool.imap(tasks.square, broken())) out.push(y);
+      } catch (error) {
+        caught = error;
+      }
+      expect(out).to.deep.equal([1, 4]);
+      expect((caught as Error).message).to.equal('source broke');
+    });
+
+    it('an imap started before close() still runs to the end', async () => {
+      const pool = pools.create();
+      function* numbers() {
+        for (let i = 0; i < 200; i++) yield i;
+      }
+      const it = pool.imap(tasks.square, numbers());
+      pool.close();
+      let count = 0;
+      for await (const y of it) {
+        expect(y).to.equal(count * count);
+        count++;
+      }
+      expect(count).to.equal(200);
+      await pool.join();
+    });
+  });
+}

@@ -1,0 +1,130 @@
+// close/join/terminate, `await using`, module systems, and no process outliving the pool or parent.
+import { expect } from 'chai';
+import { execFile, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { InvalidStateError, Pool, type StartMethod } from '../../lib';
+import * as tasks from '../../fixtures/tasks';
+import { trackPools } from '../support/pools';
+import { expectGone, isAlive } from '../support/processes';
+
+const fixtures = join(__dirname, '..', '..', 'fixtures');
+const run = promisify(execFile);
+const tsNode = ['-r', 'ts-node/register/transpile-only'];
+
+export function lifecycleSuite(method: StartMethod): void {
+  describe('lifecycle', () => {
+    const pools = trackPools(method);
+
+    it('close() lets queued work finish, then join() sees every worker exit', async () => {
+      const pool = pools.create();
+      await pool.ready();
+      const pids = pool.pids;
+      const results = pool.map(tasks.delayed, [1, 2, 3, 4], { chunksize: 1 });
+      pool.close();
+      expect(pool.state).to.equal('closing');
+      await pool.join();
+      expect(pool.state).to.equal('closed');
+      expect(await results).to.deep.equal([1, 2, 3, 4]);
+      expect(pids.some(isAlive)).to.equal(false);
+      pool.close(); // idempotent
+      await pool.join();
+    });
+
+    it('join() before close() or terminate() is an InvalidStateError', async () => {
+      const pool = pools.create({ processes: 1 });
+      const error = await pool.join().catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(InvalidStateError);
+    });
+
+    it('await using closes gracefully at the end of the scope', async () => {
+      let pids: number[] = [];
+      let pending: Promise<number> | undefined;
+      {
+        await using pool = new Pool({ processes: 1, startMethod: method });
+        await pool.ready();
+        pids = pool.pids;
+        pending = pool.apply(tasks.slowNumber, [7, 50]);
+      }
+      expect(await pending).to.equal(7);
+      expect(pids.some(isAlive)).to.equal(false);
+    });
+
+    it('terminate() kills workers stuck in a loop and what their tasks started', async () => {
+      const pool = pools.create({ processes: 2 });
+      const grandchildren = await pool.map(tasks.startGrandchild, [0, 1], { chunksize: 1 });
+      const pids = pool.pids;
+      void pool.apply(tasks.spinForever).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await pool.terminate();
+      await expectGone([...pids, ...grandchildren], 1000);
+    });
+
+    it('a grandchild dies with its worker when the worker is killed', async () => {
+      const pool = pools.create({ processes: 1 });
+      const grandchild = await pool.apply(tasks.startGrandchild);
+      const [worker] = pool.pids;
+      process.kill(worker, 'SIGKILL');
+      await expectGone([worker, grandchild], 2000);
+      expect(await pool.apply(tasks.square, [3])).to.equal(9);
+    });
+
+    it('the parent killed with SIGKILL leaves no worker or grandchild, even with a worker in a sync loop', async function () {
+      this.timeout(30000);
+      const parent = spawn(process.execPath, [...tsNode, join(fixtures, 'orphan-parent.ts'), method], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        parent.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('\n')) resolve(out.split('\n')[0]);
+        });
+        parent.on('exit', (code) => reject(new Error(`parent exited early (${code})`)));
+      });
+      const { workers, grandchildren } = JSON.parse(line) as { workers: number[]; grandchildren: number[] };
+      expect(workers).to.have.length(2);
+      expect(grandchildren).to.have.length(2);
+      expect([...workers, ...grandchildren].every(isAlive)).to.equal(true);
+      parent.kill('SIGKILL');
+      await expectGone([parent.pid as number, ...workers, ...grandchildren], 1000);
+    });
+
+    it('a script that never closes its pool still exits, and its workers with it', async function () {
+      this.timeout(30000);
+      const { stdout } = await run(process.execPath, [...tsNode, join(fixtures, 'forgetful-script.ts'), method], { timeout: 20000 });
+      const { squares, workers } = JSON.parse(stdout) as { squares: number[]; workers: number[] };
+      expect(squares).to.deep.equal([1, 4, 9]);
+      await expectGone(workers, 1000);
+    });
+
+    it('works from an ES module application, with ESM task modules', async function () {
+      this.timeout(30000);
+      const { stdout } = await run(process.execPath, [join(fixtures, 'esm-main.mjs'), method], { timeout: 20000 });
+      expect(JSON.parse(stdout)).to.deep.equal({ cubes: [1, 8, 27], delayed: 64, tripled: 15 });
+    });
+
+    it('works from a CommonJS application that requires it by name', async function () {
+      this.timeout(30000);
+      const { stdout } = await run(process.execPath, [join(fixtures, 'cjs-main.cjs'), method], { timeout: 20000 });
+      expect(JSON.parse(stdout)).to.deep.equal({ squares: [1, 4, 9] });
+    });
+
+    it('accepts functions of an ES module marked with registerTaskModule, in this process too', async () => {
+      const pool = pools.create({ processes: 1 });
+      const esm = (await import(join(fixtures, 'esm-tasks.mjs'))) as { cube(x: number): number };
+      expect(await pool.map(esm.cube, [2, 3])).to.deep.equal([8, 27]);
+    });
+
+    it('workers of JavaScript tasks never load a TypeScript hook; .ts task modules still work', async () => {
+      const pool = pools.create({ processes: 1 });
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const plain = require('../../fixtures/plain-tasks') as { loadedModules(): string[] };
+      const before = await pool.apply(plain.loadedModules);
+      expect(before.some((m) => m.includes('ts-node'))).to.equal(false);
+      expect(await pool.apply(tasks.square, [6])).to.equal(36);
+      const after = await pool.apply(tasks.loadedModules);
+      expect(after.some((m) => m.includes('ts-node'))).to.equal(true);
+    });
+  });
+}

@@ -1,0 +1,21 @@
+// Mocha root hooks: mark every process this run starts, and fail the run if any outlives it.
+import { randomUUID } from 'node:crypto';
+import { LEAK_MARK, markedProcesses, waitFor } from './processes';
+
+process.env[LEAK_MARK] = randomUUID();
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context): Promise<void> {
+    this.timeout(10000);
+    if (await waitFor(() => markedProcesses().length === 0, 5000, 50)) return;
+    const left = markedProcesses();
+    for (const { pid } of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    throw new Error(`processes outlived the test run:\n${left.map((p) => `  ${p.pid} ${p.cmd}`).join('\n')}`);
+  },
+};
