@@ -124,11 +124,15 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
     });
   }
 
-  /** Stops early: no more input is read, chunks not yet started are cancelled. */
-  return(): Promise<IteratorResult<T, undefined>> {
-    this.#finish();
+  /**
+   * Stops early: no more input is read, chunks not yet started are cancelled, and the input's own
+   * `return()` is awaited (as `for await` does), so its cleanup has run when the loop is left.
+   */
+  async return(): Promise<IteratorResult<T, undefined>> {
+    const closing = this.#finish();
     this.#deliver();
-    return Promise.resolve({ done: true, value: undefined });
+    await closing;
+    return { done: true, value: undefined };
   }
 
   /** TaskOwner: a chunk finished. */
@@ -250,25 +254,29 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
     this.#deliver();
   }
 
-  #finish(): void {
-    if (this.#finished) return;
+  /** Ends the iteration; returns the input's `return()` promise, if it has one. */
+  #finish(): Promise<unknown> | undefined {
+    if (this.#finished) return undefined;
     this.#finished = true;
     for (const task of this.#tasks.values()) task.cancelled = true;
     this.#tasks.clear();
     this.#bySeq.clear();
     this.#values = [];
     this.#valueIndex = 0;
+    let closing: Promise<unknown> | undefined;
     if (!this.#sourceDone) {
       this.#sourceDone = true;
       const source = this.#source as { return?: () => unknown } | undefined;
       try {
-        const closing = source?.return?.();
-        if (isPromise(closing)) closing.catch(() => {});
+        const returned = source?.return?.();
+        // The input's own cleanup failing is not the consumer's concern.
+        if (isPromise(returned)) closing = returned.catch(() => undefined);
       } catch {
-        // The source's own cleanup failing is not the consumer's concern.
+        // Likewise.
       }
     }
     this.#releaseProducer();
+    return closing;
   }
 
   #releaseProducer(): void {
