@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from './errors';
 import type { LaunchOptions, StartMethod } from './launchers/launcher';
 import { detectTsLoader, isTsRegisterFlag } from './tasks/ts-loader';
-import type { Task, TaskFunction } from './tasks/task-ref';
+import { taskRef, type Task, type TaskFunction } from './tasks/task-ref';
 import { checkArray, checkInteger, checkString } from './validate';
 
 /** Options of `new Pool(options)`. Every one is optional. */
@@ -21,6 +21,13 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
   initializer?: Task<I>;
   /** Arguments for `initializer`. @default [] */
   initargs?: Parameters<I>;
+  /**
+   * Modules each worker loads before it reports ready (paths, `file:` URLs or package names), so
+   * that no task pays for loading them. Pre-warmed workers (`'fork'`, `'forkserver'`) have them
+   * loaded before they are needed.
+   * @default []
+   */
+  preload?: string[];
   /**
    * A worker exits after this many tasks and a fresh one replaces it (a `map` chunk counts as one
    * task, as in Python). Useful against leaks in task code.
@@ -64,6 +71,7 @@ export interface ResolvedPoolOptions {
   readonly startMethod: StartMethod;
   readonly launch: LaunchOptions;
   readonly tsLoader: string | undefined;
+  readonly preload: readonly string[];
 }
 
 const START_METHODS: readonly StartMethod[] = ['spawn', 'fork', 'forkserver'];
@@ -123,6 +131,8 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   checkInteger(options.killGracePeriod, 'killGracePeriod', 0);
   checkArray(options.initargs, 'initargs');
   checkArray(options.execArgv, 'execArgv');
+  checkArray(options.preload, 'preload');
+  for (const entry of options.preload ?? []) checkString(entry, 'preload[]');
   checkString(options.cwd, 'cwd');
   if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
     throw new InvalidArgumentError(`Expected \`env\` to be an object, got \`${String(options.env)}\`.`);
@@ -142,6 +152,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     killGracePeriodMs: options.killGracePeriod ?? 1000,
     startMethod,
     tsLoader: tsLoader?.register,
+    preload: (options.preload ?? []).map((m) => taskRef(m, 'preload').module),
     launch: {
       env,
       execArgv: options.execArgv ? [...options.execArgv] : inheritExecArgv(process.execArgv),

@@ -10,7 +10,7 @@ import {
 } from '../errors';
 import type { Launcher, LaunchOptions } from '../launchers/launcher';
 import { describeTask } from '../tasks/task-ref';
-import type { InitMessage, TaskKindValue, TaskRefData } from '../transport/protocol';
+import type { TaskKindValue, TaskRefData, WorkerInit } from '../transport/protocol';
 import { Deque } from './deque';
 import { PoolTask, type TaskOwner } from './task';
 import { PoolWorker, type WorkerExit, type WorkerListener } from './worker';
@@ -29,8 +29,8 @@ export interface EngineConfig {
   readonly killGracePeriodMs: number;
   readonly launcher: Launcher;
   readonly launch: LaunchOptions;
-  /** The worker's init message minus its name; a promise while an ESM initializer is looked up. */
-  readonly init: Omit<InitMessage, 'name'> | Promise<Omit<InitMessage, 'name'>>;
+  /** How workers are initialized; a promise while an ESM initializer is looked up. */
+  readonly init: WorkerInit | Promise<WorkerInit>;
 }
 
 /** A worker should hold about this much work once task durations are known. */
@@ -55,10 +55,12 @@ export class PoolEngine implements WorkerListener {
   readonly #workers = new Set<PoolWorker>();
   readonly #fnIds = new Map<string, number>();
   readonly #fnRefs: TaskRefData[] = [];
-  #init: Omit<InitMessage, 'name'> | undefined;
+  #init: WorkerInit | undefined;
+  /** Launches requested and not yet answered by the launcher. */
+  #launching = 0;
+  #announcedReady = false;
   #broken: WorkerStartError | Error | undefined;
   #nextTaskId = 1;
-  #nextWorkerNumber = 1;
   #startFailures = 0;
   #producers = 0;
   #dispatchScheduled = false;
@@ -102,6 +104,7 @@ export class PoolEngine implements WorkerListener {
       id = this.#fnRefs.length;
       this.#fnRefs.push(ref);
       this.#fnIds.set(key, id);
+      this.#config.launcher.learnModule(ref.module);
     }
     return id;
   }
@@ -206,10 +209,14 @@ export class PoolEngine implements WorkerListener {
   workerReady(worker: PoolWorker): void {
     this.#startFailures = 0;
     worker.busySince = performance.now();
-    if (this.#readyWaiters.length && this.#countReady() >= this.processes) {
+    if (this.#countReady() >= this.processes) {
       const waiters = this.#readyWaiters;
       this.#readyWaiters = [];
       for (const waiter of waiters) waiter.resolve();
+      if (!this.#announcedReady) {
+        this.#announcedReady = true;
+        this.#config.launcher.poolReady();
+      }
     }
     this.#scheduleDispatch();
   }
@@ -229,6 +236,11 @@ export class PoolEngine implements WorkerListener {
       this.#maybeClosed();
       return;
     }
+    this.#recordExit(exit);
+    this.#dispatch();
+  }
+
+  #recordExit(exit: WorkerExit): void {
     if (!exit.wasReady) {
       this.#startFailed(exit);
     } else if (exit.unanswered.length) {
@@ -238,7 +250,6 @@ export class PoolEngine implements WorkerListener {
         running.owner.settle(running, false, new WorkerLostError(exit, `task ${describeTask(this.#fnRefs[running.fnId])}`));
       }
     }
-    this.#dispatch();
   }
 
   // --- scheduling -----------------------------------------------------------------------------
@@ -312,17 +323,40 @@ export class PoolEngine implements WorkerListener {
     if (this.#broken || !this.#init) return;
     if (this.state === 'terminating' || this.state === 'closed') return;
     if (this.state === 'closing' && this.#queue.length === 0) return;
-    let live = 0;
+    let live = this.#launching;
     for (const w of this.#workers) if (w.state === 'starting' || w.state === 'ready') live++;
     for (; live < this.processes; live++) this.#spawn();
   }
 
   #spawn(): void {
-    const name = `PoolWorker-${this.#nextWorkerNumber++}`;
-    const init = serialize({ ...(this.#init as Omit<InitMessage, "name">), name } satisfies InitMessage);
-    const child = this.#config.launcher.launch(this.#config.launch);
-    if (!this.#referenced) child.unref();
-    this.#workers.add(new PoolWorker(name, child, this, init));
+    this.#launching++;
+    const request = { options: this.#config.launch, init: this.#init as WorkerInit, namePrefix: 'PoolWorker' };
+    this.#config.launcher.launch(request).then(
+      (child) => {
+        this.#launching--;
+        if (!this.#referenced) child.unref();
+        const worker = new PoolWorker(child, this);
+        this.#workers.add(worker);
+        // Terminated while it was being launched: it goes at once, through the usual exit path.
+        if (this.state === 'terminating' || this.state === 'closed') worker.terminate(0);
+        else this.#scheduleDispatch();
+      },
+      (error: unknown) => {
+        this.#launching--;
+        const spawnError = error instanceof Error ? error : new Error(String(error));
+        this.#launchFailed(spawnError);
+      },
+    );
+  }
+
+  /** A launch that never produced a process counts as a failed start. */
+  #launchFailed(spawnError: Error): void {
+    if (this.state === 'terminating' || this.state === 'closed') {
+      this.#maybeClosed();
+      return;
+    }
+    this.#recordExit({ pid: 0, exitCode: null, signal: null, stderr: [], wasReady: false, spawnError, unanswered: [] });
+    this.#dispatch();
   }
 
   #startFailed(exit: WorkerExit): void {
@@ -369,7 +403,7 @@ export class PoolEngine implements WorkerListener {
   }
 
   #maybeClosed(): void {
-    if (this.state === 'running' || this.state === 'closed' || this.#workers.size > 0) return;
+    if (this.state === 'running' || this.state === 'closed' || this.#workers.size > 0 || this.#launching > 0) return;
     if (this.state === 'closing' && (this.#queue.length > 0 || this.#producers > 0) && !this.#broken) return;
     this.state = 'closed';
     void this.#config.launcher.close().finally(this.#markClosed);

@@ -70,7 +70,7 @@ export class Pool {
     const resolved = resolvePoolOptions(options);
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
     const initargs = options.initargs ?? [];
-    const init = (ref: TaskRefData | undefined) => ({ preload: [], initializer: ref, initargs, tsLoader: resolved.tsLoader });
+    const init = (ref: TaskRefData | undefined) => ({ preload: resolved.preload, initializer: ref, initargs, tsLoader: resolved.tsLoader });
     this.#engine = new PoolEngine({
       processes: resolved.processes,
       maxTasksPerChild: resolved.maxTasksPerChild,

@@ -57,12 +57,12 @@ export class PoolWorker {
   #killTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly name: string,
     readonly child: WorkerProcess,
     private readonly listener: WorkerListener,
-    init: Buffer,
   ) {
     child.output.on('data', (chunk: Buffer) => this.#reader.push(chunk, this.#onFrame));
+    // A launcher that read the worker's first frames paused the stream; take it over.
+    child.output.resume();
     const drained = new Promise<void>((resolve) => {
       child.output.once('end', resolve);
       child.output.once('close', resolve);
@@ -85,7 +85,17 @@ export class PoolWorker {
         unanswered: this.inFlight.drain(),
       });
     });
-    child.input.write(encodeFrame(ToWorker.Init, init));
+    if (child.initialized) {
+      this.state = 'ready';
+      queueMicrotask(() => {
+        if (this.state === 'ready') listener.workerReady(this);
+      });
+    }
+  }
+
+  /** The worker's name (`PoolWorker-3`). */
+  get name(): string {
+    return this.child.name;
   }
 
   /** OS process id. */
@@ -178,6 +188,8 @@ export class PoolWorker {
       case FromWorker.Ready:
         if (this.state === 'starting') this.state = 'ready';
         this.listener.workerReady(this);
+        return;
+      case FromWorker.Booted:
         return;
       case FromWorker.InitFailed:
         this.#initError = decodeError(deserialize(buf.subarray(start, end)) as EncodedError, `worker ${this.pid}`);

@@ -16,10 +16,14 @@ export const ToWorker = {
   Tasks: 3,
   /** Empty body: finish the tasks already received, then exit. */
   Stop: 4,
+  /** Body: v8(string[]). Load these task modules now, ahead of need (pre-warmed workers). */
+  Preload: 5,
 } as const;
 
 /** Frame types, worker → parent. */
 export const FromWorker = {
+  /** Empty body: the process has booted and waits for Init. */
+  Booted: 9,
   /** Empty body: initialization done, tasks welcome. */
   Ready: 10,
   /** Body: v8(EncodedError). The initializer or a preload failed; the worker exits next. */
@@ -62,3 +66,6 @@ export interface InitMessage {
   /** A CommonJS hook (e.g. ts-node's register) to load before the first TypeScript module. */
   readonly tsLoader?: string;
 }
+
+/** An Init message before a launcher names the worker. */
+export type WorkerInit = Omit<InitMessage, 'name'>;

@@ -18,7 +18,13 @@ const TASKS_FD = 3;
 const RESULTS_FD = 4;
 const WATCHDOG_INTERVAL_MS = 100;
 
-const parentPid = process.ppid;
+/** `--owner=<pid>` and `--code-cache=<dir>`, wherever they are (a snapshot shifts argv). */
+function argument(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
+}
+
+const ownerPid = Number(argument('owner') ?? process.ppid);
 const modules = new TaskModules();
 let stopping = false;
 
@@ -93,6 +99,15 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
     case ToWorker.Init:
       void initialize(deserialize(buf.subarray(start, end)) as InitMessage);
       return;
+    case ToWorker.Preload:
+      for (const specifier of deserialize(buf.subarray(start, end)) as string[]) {
+        try {
+          void Promise.resolve(modules.load(specifier)).catch(() => {});
+        } catch {
+          // Reported when a task uses the module; loading ahead is only an optimization.
+        }
+      }
+      return;
     case ToWorker.Stop:
       stopping = true;
       runner.stopWhenIdle(() => process.exit(0));
@@ -115,10 +130,12 @@ input.on('error', () => {
 });
 
 const watchdog = new Worker(join(__dirname, 'watchdog.js'), {
-  workerData: { parentPid, intervalMs: WATCHDOG_INTERVAL_MS },
+  workerData: { ownerPid, intervalMs: WATCHDOG_INTERVAL_MS },
   env: SHARE_ENV,
   stdout: false,
   stderr: false,
   resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
 });
 watchdog.unref();
+
+writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.Booted)]);
