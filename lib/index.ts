@@ -12,6 +12,11 @@ export type { PoolState } from './pool/engine';
 export type { PoolOptions } from './options';
 export type { StartMethod } from './launchers/launcher';
 export { taskRef, registerTaskModule } from './tasks/task-ref';
+export { Context, getContext, setForkserverPreload, cpuCount } from './context';
+export { setStartMethod, getStartMethod, getAllStartMethods } from './start-method';
+export { Process, currentProcess, parentProcess, activeChildren } from './process';
+export type { ProcessOptions, ProcessInfo } from './process';
+export type { ForkServerStatus } from './launchers/forkserver';
 export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
 export {
   ErrorCodes,

@@ -2,8 +2,9 @@ import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from './errors';
 import type { LaunchOptions, StartMethod } from './launchers/launcher';
 import { detectTsLoader, isTsRegisterFlag } from './tasks/ts-loader';
-import { taskRef, type Task, type TaskFunction } from './tasks/task-ref';
+import { resolveModuleSpecifier, type Task, type TaskFunction } from './tasks/task-ref';
 import { checkArray, checkInteger, checkString } from './validate';
+import { checkStartMethod, getStartMethod } from './start-method';
 
 /** Options of `new Pool(options)`. Every one is optional. */
 export interface PoolOptions<I extends TaskFunction = TaskFunction> {
@@ -35,10 +36,17 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    */
   maxTasksPerChild?: number;
   /**
-   * How workers are started.
-   * @default 'spawn'
+   * How workers are started: `'spawn'` (a fresh process each), `'fork'` (pre-warmed processes),
+   * `'forkserver'` (started warm by a template process).
+   * @default getStartMethod(), which is 'spawn' unless setStartMethod() chose another
    */
   startMethod?: StartMethod;
+  /**
+   * `'fork'` only: initialized spare workers kept ready, so that replacing a dead or recycled worker
+   * is a hand-over instead of a boot. They are killed when the pool closes.
+   * @default 1
+   */
+  spares?: number;
   /** Environment of the workers. @default process.env */
   env?: NodeJS.ProcessEnv;
   /**
@@ -69,12 +77,12 @@ export interface ResolvedPoolOptions {
   readonly maxStartFailures: number;
   readonly killGracePeriodMs: number;
   readonly startMethod: StartMethod;
+  readonly spares: number;
   readonly launch: LaunchOptions;
   readonly tsLoader: string | undefined;
   readonly preload: readonly string[];
 }
 
-const START_METHODS: readonly StartMethod[] = ['spawn', 'fork', 'forkserver'];
 
 /** Flags that make no sense in a worker: they would debug, evaluate or watch instead of running it. */
 const DROP_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-r', '--require', '--inspect-port', '--debug-port']);
@@ -137,10 +145,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   if (options.env !== undefined && (options.env === null || typeof options.env !== 'object')) {
     throw new InvalidArgumentError(`Expected \`env\` to be an object, got \`${String(options.env)}\`.`);
   }
-  const startMethod = options.startMethod ?? 'spawn';
-  if (!START_METHODS.includes(startMethod)) {
-    throw new InvalidArgumentError(`Expected \`startMethod\` to be one of ${START_METHODS.join(', ')}, got \`${String(startMethod)}\`.`);
-  }
+  checkInteger(options.spares, 'spares', 0);
+  const startMethod = options.startMethod ?? getStartMethod();
+  checkStartMethod(startMethod);
   const baseEnv = options.env ?? process.env;
   const tsLoader = detectTsLoader(baseEnv);
   const env: NodeJS.ProcessEnv = { ...baseEnv, ...tsLoader?.env };
@@ -151,8 +158,9 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     maxStartFailures: options.maxStartFailures ?? 3,
     killGracePeriodMs: options.killGracePeriod ?? 1000,
     startMethod,
+    spares: options.spares ?? 1,
     tsLoader: tsLoader?.register,
-    preload: (options.preload ?? []).map((m) => taskRef(m, 'preload').module),
+    preload: (options.preload ?? []).map(resolveModuleSpecifier),
     launch: {
       env,
       execArgv: options.execArgv ? [...options.execArgv] : inheritExecArgv(process.execArgv),

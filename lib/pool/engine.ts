@@ -334,7 +334,8 @@ export class PoolEngine implements WorkerListener {
     this.#config.launcher.launch(request).then(
       (child) => {
         this.#launching--;
-        if (!this.#referenced) child.unref();
+        if (this.#referenced) child.ref();
+        else child.unref();
         const worker = new PoolWorker(child, this);
         this.#workers.add(worker);
         // Terminated while it was being launched: it goes at once, through the usual exit path.

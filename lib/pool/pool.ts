@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors';
 import { createLauncher } from '../launchers';
+import type { StartMethod } from '../launchers/launcher';
 import { resolvePoolOptions, type PoolOptions } from '../options';
 import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
 import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
@@ -65,9 +66,11 @@ function collect<T>(items: Items<T>): T[] | Promise<T[]> {
  */
 export class Pool {
   readonly #engine: PoolEngine;
+  readonly #startMethod: StartMethod;
 
   constructor(options: PoolOptions = {}) {
     const resolved = resolvePoolOptions(options);
+    this.#startMethod = resolved.startMethod;
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
     const initargs = options.initargs ?? [];
     const init = (ref: TaskRefData | undefined) => ({ preload: resolved.preload, initializer: ref, initargs, tsLoader: resolved.tsLoader });
@@ -76,7 +79,7 @@ export class Pool {
       maxTasksPerChild: resolved.maxTasksPerChild,
       maxStartFailures: resolved.maxStartFailures,
       killGracePeriodMs: resolved.killGracePeriodMs,
-      launcher: createLauncher(resolved.startMethod),
+      launcher: createLauncher(resolved.startMethod, resolved),
       launch: resolved.launch,
       init: isPromise(initializer) ? initializer.then(init) : init(initializer),
     });
@@ -85,6 +88,11 @@ export class Pool {
   /** Number of worker processes the pool keeps. */
   get processes(): number {
     return this.#engine.processes;
+  }
+
+  /** How this pool starts its workers. */
+  get startMethod(): StartMethod {
+    return this.#startMethod;
   }
 
   /** `'running'`, `'closing'`, `'terminating'` or `'closed'`. */

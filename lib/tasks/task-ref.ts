@@ -39,10 +39,14 @@ export function taskRef<F extends TaskFunction = TaskFunction>(module: string | 
   if (typeof name !== 'string' || name === '') {
     throw new TaskReferenceError(`taskRef() needs an export name as its second argument, got ${JSON.stringify(name)}.`);
   }
-  return { module: normalizeModule(module), name };
+  return { module: resolveModuleSpecifier(module), name };
 }
 
-function normalizeModule(module: string | URL): string {
+/**
+ * Makes a module specifier independent of the worker's cwd: `file:` URLs become paths, relative
+ * paths are resolved against `process.cwd()`, package names stay as they are.
+ */
+export function resolveModuleSpecifier(module: string | URL): string {
   const text = module instanceof URL ? module.href : module;
   if (typeof text !== 'string' || text === '') {
     throw new TaskReferenceError(`A task module must be a path, a file: URL or a package name, got ${String(module)}.`);

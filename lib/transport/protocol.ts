@@ -69,3 +69,26 @@ export interface InitMessage {
 
 /** An Init message before a launcher names the worker. */
 export type WorkerInit = Omit<InitMessage, 'name'>;
+
+/** How the forkserver's workers start warm. */
+export type WarmStart = 'snapshot' | 'code-cache';
+
+/** Messages to the forkserver template (over its IPC channel). */
+export type ToTemplate =
+  | { readonly type: 'configure'; readonly preload: readonly string[]; readonly tsLoader?: string }
+  | { readonly type: 'learn'; readonly modules: readonly string[] }
+  | {
+      readonly type: 'spawn';
+      readonly id: number;
+      readonly env: NodeJS.ProcessEnv;
+      readonly execArgv: readonly string[];
+      readonly cwd: string;
+      readonly owner: number;
+    };
+
+/** Messages from the forkserver template. A `spawned` message carries one stream handle. */
+export type FromTemplate =
+  | { readonly type: 'configured'; readonly warmStart: WarmStart; readonly reason?: string; readonly preload: readonly string[] }
+  | { readonly type: 'spawned'; readonly id: number; readonly pid: number; readonly stream: 'input' | 'output' | 'stderr' }
+  | { readonly type: 'spawn-failed'; readonly id: number; readonly message: string }
+  | { readonly type: 'exit'; readonly pid: number; readonly code: number | null; readonly signal: NodeJS.Signals | null };

@@ -11,6 +11,7 @@ import { encodeError } from '../transport/error-codec';
 import { FrameReader, encodeFrame, writeFrameHeader, FRAME_HEADER } from '../transport/frames';
 import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
 import { writeAllSync } from '../transport/write-sync';
+import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
 
@@ -25,6 +26,9 @@ function argument(name: string): string | undefined {
 }
 
 const ownerPid = Number(argument('owner') ?? process.ppid);
+const codeCacheDir = argument('code-cache');
+// Started by the forkserver template: compile preload and task modules from its code cache.
+if (codeCacheDir) new CodeCache(codeCacheDir, 'consume').install();
 const modules = new TaskModules();
 let stopping = false;
 
@@ -74,6 +78,7 @@ function exitWithGroup(): never {
 async function initialize(message: InitMessage): Promise<void> {
   try {
     process.env.PROCPOOL_WORKER_NAME = message.name;
+    process.env.PROCPOOL_PARENT_PID = String(ownerPid);
     modules.setTsLoader(message.tsLoader);
     for (const specifier of message.preload) await modules.load(specifier);
     if (message.initializer) {

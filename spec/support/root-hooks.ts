@@ -1,5 +1,6 @@
 // Mocha root hooks: mark every process this run starts, and fail the run if any outlives it.
 import { randomUUID } from 'node:crypto';
+import { getContext } from '../../lib';
 import { LEAK_MARK, markedProcesses, waitFor } from './processes';
 
 process.env[LEAK_MARK] = randomUUID();
@@ -7,6 +8,9 @@ process.env[LEAK_MARK] = randomUUID();
 export const mochaHooks = {
   async afterAll(this: Mocha.Context): Promise<void> {
     this.timeout(10000);
+    // The fork reserve and the forkserver template live as long as the process; release them.
+    await getContext('fork').close();
+    await getContext('forkserver').close();
     if (await waitFor(() => markedProcesses().length === 0, 5000, 50)) return;
     const left = markedProcesses();
     for (const { pid } of left) {

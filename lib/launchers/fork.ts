@@ -1,0 +1,105 @@
+import { serialize } from 'node:v8';
+import { encodeFrame } from '../transport/frames';
+import { FromWorker, ToWorker, type WorkerInit } from '../transport/protocol';
+import type { Launcher, LaunchRequest, WorkerProcess } from './launcher';
+import type { WarmReserve } from './warm-reserve';
+import { awaitFrame, nextWorkerName, sendInit, spawnWorker } from './worker-process';
+
+type Spare = { readonly worker: WorkerProcess & { initialized: boolean }; ready: boolean };
+
+/** Spares that die before they are ready this many times in a row stop being replaced. */
+const MAX_SPARE_FAILURES = 3;
+
+/**
+ * 'fork', honestly: Node cannot fork(2) a running V8 process, so this method keeps processes
+ * pre-warmed. The pool owns `spares` booted workers that have loaded its preload and task modules
+ * and run its initializer; taking one (to replace a dead or recycled worker) is an IPC hand-over,
+ * not a boot. Spares are refilled in the background and killed when the pool closes. A pool's first
+ * workers come from its context's reserve of booted processes when there is one (`prewarm`).
+ */
+export class ForkLauncher implements Launcher {
+  readonly method = 'fork' as const;
+  #spares: Spare[] = [];
+  readonly #modules = new Set<string>();
+  #request: LaunchRequest | undefined;
+  #poolReady = false;
+  #closed = false;
+  #failures = 0;
+
+  constructor(
+    private readonly reserve: WarmReserve | undefined,
+    private readonly spareCount: number,
+  ) {}
+
+  async launch(request: LaunchRequest): Promise<WorkerProcess> {
+    this.#request = request;
+    const spare = this.#spares.find((s) => s.ready);
+    if (spare) {
+      this.#spares = this.#spares.filter((s) => s !== spare);
+      spare.worker.initialized = true;
+      setImmediate(() => this.#refill());
+      return spare.worker;
+    }
+    const worker = this.reserve?.take(request.options) ?? spawnWorker(request.options, nextWorkerName(request.namePrefix));
+    sendInit(worker, this.#init(request));
+    return worker;
+  }
+
+  learnModule(module: string): void {
+    if (this.#modules.has(module)) return;
+    this.#modules.add(module);
+    const frame = encodeFrame(ToWorker.Preload, serialize([module]));
+    for (const spare of this.#spares) spare.worker.input.write(frame);
+  }
+
+  poolReady(): void {
+    this.#poolReady = true;
+    this.#refill();
+  }
+
+  /** Pids of the spares, ready or booting (for tests and metrics). */
+  get sparePids(): number[] {
+    return this.#spares.map((s) => s.worker.pid);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const spares = this.#spares;
+    this.#spares = [];
+    for (const { worker } of spares) {
+      // Awaited below: an unreferenced process would let the event loop end before it exits.
+      worker.ref();
+      worker.kill('SIGKILL');
+    }
+    await Promise.all(spares.map((s) => s.worker.exited));
+  }
+
+  #init(request: LaunchRequest): WorkerInit {
+    return { ...request.init, preload: [...new Set([...request.init.preload, ...this.#modules])] };
+  }
+
+  #refill(): void {
+    const request = this.#request;
+    if (this.#closed || !this.#poolReady || !request || this.#failures >= MAX_SPARE_FAILURES) return;
+    while (this.#spares.length < this.spareCount) {
+      const worker = spawnWorker(request.options, nextWorkerName(request.namePrefix)) as Spare['worker'];
+      worker.unref();
+      sendInit(worker, this.#init(request));
+      const spare: Spare = { worker, ready: false };
+      this.#spares.push(spare);
+      void awaitFrame(worker, FromWorker.Ready).then((ok) => {
+        if (ok) {
+          spare.ready = true;
+          this.#failures = 0;
+        } else if (!this.#closed) {
+          this.#failures++;
+        }
+      });
+      void worker.exited.then(() => {
+        if (!this.#spares.includes(spare)) return;
+        this.#spares = this.#spares.filter((s) => s !== spare);
+        if (!this.#closed) setImmediate(() => this.#refill());
+      });
+    }
+  }
+}

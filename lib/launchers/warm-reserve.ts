@@ -1,0 +1,71 @@
+import { FromWorker } from '../transport/protocol';
+import type { LaunchOptions, WorkerProcess } from './launcher';
+import { awaitFrame, nextWorkerName, spawnWorker } from './worker-process';
+
+interface Idle {
+  readonly worker: WorkerProcess;
+  readonly key: string;
+  booted: boolean;
+}
+
+function keyOf(options: LaunchOptions): string {
+  const env = Object.entries(options.env).sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([options.cwd, options.execArgv, env]);
+}
+
+/**
+ * Booted worker processes that no pool owns yet (a 'fork' context's reserve): `node` has started and
+ * the worker waits for its Init. A pool that starts with matching options takes them instead of
+ * booting, so its start is an IPC hand-over.
+ */
+export class WarmReserve {
+  #idle: Idle[] = [];
+
+  /** Boots `count` more processes; resolves when they are all waiting (or have died). */
+  async prewarm(count: number, options: LaunchOptions): Promise<void> {
+    const key = keyOf(options);
+    const booting: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const worker = spawnWorker(options, nextWorkerName('PoolWorker'));
+      worker.unref();
+      const entry: Idle = { worker, key, booted: false };
+      this.#idle.push(entry);
+      void worker.exited.then(() => this.#remove(entry));
+      booting.push(
+        awaitFrame(worker, FromWorker.Booted).then((ok) => {
+          entry.booted = ok;
+        }),
+      );
+    }
+    await Promise.all(booting);
+  }
+
+  /** Takes a booted process started with these options, if one is waiting. */
+  take(options: LaunchOptions): WorkerProcess | undefined {
+    const key = keyOf(options);
+    const entry = this.#idle.find((e) => e.booted && e.key === key);
+    if (!entry) return undefined;
+    this.#remove(entry);
+    return entry.worker;
+  }
+
+  /** How many processes are waiting. */
+  get size(): number {
+    return this.#idle.length;
+  }
+
+  /** Kills every waiting process. */
+  async close(): Promise<void> {
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const { worker } of idle) {
+      worker.ref();
+      worker.kill('SIGKILL');
+    }
+    await Promise.all(idle.map((e) => e.worker.exited));
+  }
+
+  #remove(entry: Idle): void {
+    this.#idle = this.#idle.filter((e) => e !== entry);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Entry point of the forkserver's template process (Python's forkserver): started once per parent
+ * process, it preloads modules and starts every forkserver worker, which is therefore its child,
+ * not the application's. Workers start warm: from a V8 startup snapshot of the preload modules when
+ * they are self-contained CommonJS, and from the V8 code cache this process writes otherwise (and
+ * for the pools' task modules). The worker's task and result pipes are handed to the application
+ * over IPC (SCM_RIGHTS), so the template never relays a byte of work.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import type { FromTemplate, ToTemplate, WarmStart } from '../transport/protocol';
+import { CodeCache } from './code-cache';
+import { buildSnapshot } from './snapshot';
+
+const debug = debuglog('procpool');
+const WORKER_ENTRY = join(__dirname, 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'procpool-forkserver-'));
+const cacheDir = join(dir, 'code-cache');
+const cache = new CodeCache(cacheDir, 'produce');
+cache.install();
+
+let warm: { start: WarmStart; blob?: string; reason?: string } = { start: 'code-cache' };
+let configured: Promise<void> = Promise.resolve();
+let tsLoader: string | undefined;
+const loaded = new Set<string>();
+
+function send(message: FromTemplate, handle?: Socket): void {
+  if (process.connected) process.send?.(message, handle);
+}
+
+/** Loads modules here (compiling them into the code cache); their errors surface in the workers. */
+function load(modules: readonly string[]): void {
+  for (const module of modules) {
+    if (loaded.has(module)) continue;
+    loaded.add(module);
+    try {
+      if (tsLoader && ['.ts', '.cts', '.tsx'].includes(extname(module)) && !require.extensions[extname(module)]) require(tsLoader);
+      require(module);
+    } catch (error) {
+      debug('forkserver: preloading %s failed: %s', module, (error as Error).message);
+    }
+  }
+  cache.save();
+}
+
+async function configure(preload: readonly string[]): Promise<void> {
+  const snapshot = await buildSnapshot(preload, dir, WORKER_ENTRY);
+  if ('blob' in snapshot) {
+    warm = { start: 'snapshot', blob: snapshot.blob };
+    cache.save();
+  } else {
+    warm = { start: 'code-cache', reason: snapshot.reason };
+    debug('forkserver: no startup snapshot (%s); workers start from the code cache', snapshot.reason);
+    load(preload);
+  }
+  send({ type: 'configured', warmStart: warm.start, reason: warm.reason, preload });
+}
+
+async function spawnWorker(request: Extract<ToTemplate, { type: 'spawn' }>): Promise<void> {
+  await configured;
+  const execArgv = warm.blob ? [...request.execArgv, '--snapshot-blob', warm.blob] : [...request.execArgv];
+  const child = spawn(process.execPath, [...execArgv, WORKER_ENTRY, `--owner=${request.owner}`, `--code-cache=${cacheDir}`], {
+    cwd: request.cwd,
+    env: request.env,
+    stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.once('error', (error) => {
+    if (child.pid === undefined) send({ type: 'spawn-failed', id: request.id, message: error.message });
+  });
+  if (child.pid === undefined) return;
+  const pid = child.pid;
+  child.once('exit', (code, signal) => send({ type: 'exit', pid, code, signal }));
+  send({ type: 'spawned', id: request.id, pid, stream: 'input' }, child.stdio[3] as Socket);
+  send({ type: 'spawned', id: request.id, pid, stream: 'output' }, child.stdio[4] as Socket);
+  send({ type: 'spawned', id: request.id, pid, stream: 'stderr' }, child.stderr as Socket);
+}
+
+process.on('message', (message: ToTemplate) => {
+  switch (message.type) {
+    case 'configure':
+      tsLoader = message.tsLoader;
+      configured = configure(message.preload);
+      return;
+    case 'learn':
+      configured = configured.then(() => load(message.modules));
+      return;
+    case 'spawn':
+      void spawnWorker(message);
+      return;
+  }
+});
+
+// The application is gone: so is the reason to exist. Workers already started live on (they watch
+// the application themselves).
+process.on('disconnect', () => process.exit(0));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
