@@ -77,6 +77,11 @@ export class ForkServer {
     return new Promise((resolve) => this.#statusWaiters.push(resolve));
   }
 
+  /** The modules every worker of the template preloads. */
+  get preload(): readonly string[] {
+    return this.#preload;
+  }
+
   /** Pid of the template process, if it is running. */
   get pid(): number | undefined {
     return this.#template?.pid;
@@ -269,7 +274,8 @@ export class ForkServerLauncher implements Launcher {
 
   async launch(request: LaunchRequest): Promise<WorkerProcess> {
     const worker = await this.server.launch(request.options, nextWorkerName(request.namePrefix), this.tsLoader);
-    sendInit(worker, request.init);
+    // The template's preload is part of every worker it starts (taken from its snapshot if any).
+    sendInit(worker, { ...request.init, preload: [...new Set([...this.server.preload, ...request.init.preload])] });
     return worker;
   }
 

@@ -246,7 +246,9 @@ export class PoolEngine implements WorkerListener {
     } else if (exit.unanswered.length) {
       const [running, ...notStarted] = exit.unanswered;
       for (let i = notStarted.length - 1; i >= 0; i--) this.#queue.unshift(notStarted[i]);
-      if (!running.cancelled) {
+      if (!running.received) {
+        this.#queue.unshift(running);
+      } else if (!running.cancelled) {
         running.owner.settle(running, false, new WorkerLostError(exit, `task ${describeTask(this.#fnRefs[running.fnId])}`));
       }
     }

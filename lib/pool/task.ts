@@ -14,6 +14,11 @@ export interface TaskOwner {
 export class PoolTask {
   /** Set when the owner no longer wants the result; a queued cancelled task is never sent. */
   cancelled = false;
+  /**
+   * Whether the worker holding this task has acknowledged the frame that carried it. A worker that
+   * dies before that never saw the task (it was still in the socket), so the task runs elsewhere.
+   */
+  received = false;
 
   constructor(
     readonly id: number,

@@ -53,6 +53,8 @@ export class PoolWorker {
   busySince = 0;
   readonly #knownFns = new Set<number>();
   readonly #reader = new FrameReader();
+  /** Batches sent whose Received acknowledgement has not arrived, oldest first. */
+  readonly #unacknowledged = new Deque<PoolTask[]>();
   #initError: unknown;
   #killTimer: NodeJS.Timeout | undefined;
 
@@ -147,6 +149,7 @@ export class PoolWorker {
     }
     if (copy) input.write(frame);
     input.uncork();
+    this.#unacknowledged.push(tasks);
   }
 
   /** Asks the worker to exit once it has answered every task it holds. */
@@ -189,6 +192,11 @@ export class PoolWorker {
         if (this.state === 'starting') this.state = 'ready';
         this.listener.workerReady(this);
         return;
+      case FromWorker.Received: {
+        const batch = this.#unacknowledged.shift();
+        if (batch) for (const task of batch) task.received = true;
+        return;
+      }
       case FromWorker.Booted:
         return;
       case FromWorker.InitFailed:

@@ -32,6 +32,11 @@ export const FromWorker = {
   Result: 12,
   /** Body: u32 task id, v8(EncodedError). */
   Error: 13,
+  /**
+   * Empty body: one Tasks frame has reached the worker (acknowledged in order, one per frame).
+   * A worker that dies before acknowledging never saw those tasks; they are run elsewhere.
+   */
+  Received: 14,
 } as const;
 
 /** How a task's payload becomes calls of its function. */

@@ -18,6 +18,7 @@ import { TaskRunner, type ResultSink } from './runner';
 const TASKS_FD = 3;
 const RESULTS_FD = 4;
 const WATCHDOG_INTERVAL_MS = 100;
+const RECEIVED = encodeFrame(FromWorker.Received);
 
 /** `--owner=<pid>` and `--code-cache=<dir>`, wherever they are (a snapshot shifts argv). */
 function argument(name: string): string | undefined {
@@ -96,6 +97,7 @@ async function initialize(message: InitMessage): Promise<void> {
 function onFrame(type: number, buf: Buffer, start: number, end: number): void {
   switch (type) {
     case ToWorker.Tasks:
+      writeAllSync(RESULTS_FD, [RECEIVED]);
       runner.enqueue(buf, start, end);
       return;
     case ToWorker.Define:

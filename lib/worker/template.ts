@@ -51,6 +51,8 @@ async function configure(preload: readonly string[]): Promise<void> {
   const snapshot = await buildSnapshot(preload, dir, WORKER_ENTRY);
   if ('blob' in snapshot) {
     warm = { start: 'snapshot', blob: snapshot.blob };
+    // Already evaluated into the snapshot: loading them here too would run their top level again.
+    for (const module of preload) loaded.add(module);
     cache.save();
   } else {
     warm = { start: 'code-cache', reason: snapshot.reason };

@@ -1,0 +1,128 @@
+// What makes each start method what it claims to be.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getContext, setForkserverPreload, Pool, taskRef } from '../lib';
+import * as tasks from '../fixtures/tasks';
+import { trackPools } from './support/pools';
+import { expectGone, isAlive, waitFor } from './support/processes';
+
+const fixtures = join(__dirname, '..', 'fixtures');
+
+describe('start methods', () => {
+  describe("'fork' (pre-warmed)", () => {
+    const pools = trackPools('fork');
+
+    it('replaces a dead worker with one that was already running, its task modules loaded', async () => {
+      const pool = pools.create({ processes: 1, spares: 1 });
+      const first = await pool.apply(tasks.pid);
+      await pool.apply(tasks.loadedAt); // the pool now uses fixtures/tasks.ts
+      // Let the spare boot, load the task module and run the (empty) initializer.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const killedAt = Date.now();
+      process.kill(first, 'SIGKILL');
+      await expectGone([first]);
+      const [replacement, startedAt, loadedAt] = await Promise.all([
+        pool.apply(tasks.pid),
+        pool.apply(tasks.startedAt),
+        pool.apply(tasks.loadedAt),
+      ]);
+      expect(replacement).to.not.equal(first);
+      expect(startedAt).to.be.lessThan(killedAt);
+      expect(loadedAt).to.be.lessThan(killedAt);
+    });
+
+    it('runs the initializer in spares before they are needed', async () => {
+      const pool = pools.create({ processes: 1, spares: 1, initializer: tasks.init, initargs: ['warm'] });
+      const first = await pool.apply(tasks.pid);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      process.kill(first, 'SIGKILL');
+      expect(await pool.apply(tasks.initializedValue)).to.equal('warm');
+    });
+
+    it("a pool from a context's reserve starts by hand-over of processes booted before it", async () => {
+      const ctx = getContext('fork');
+      await ctx.prewarm(2);
+      const before = Date.now();
+      const pool = pools.create({ processes: 2 });
+      const started = await pool.map(tasks.startedAt, [0, 1], { chunksize: 1 });
+      for (const at of started) expect(at).to.be.lessThan(before);
+    });
+  });
+
+  describe("'forkserver' (template process)", () => {
+    const pools = trackPools('forkserver');
+    const ctx = getContext('forkserver');
+    afterEach(async () => {
+      setForkserverPreload([]);
+      await ctx.close();
+    });
+
+    it("workers are the template's children, not the application's", async () => {
+      const pool = pools.create({ processes: 2 });
+      const parents = await pool.map(tasks.ppid, [0, 1], { chunksize: 1 });
+      const { pid } = await ctx.forkserverStatus();
+      expect(pid).to.not.equal(process.pid);
+      expect(parents).to.deep.equal([pid, pid]);
+    });
+
+    it("a self-contained CommonJS preload is snapshotted: its top level runs once, not in each worker", async () => {
+      const count = join(mkdtempSync(join(tmpdir(), 'procpool-preload-')), 'count.log');
+      process.env.PROCPOOL_PRELOAD_COUNT = count;
+      try {
+        await ctx.close();
+        setForkserverPreload([join(fixtures, 'preload-counter.js')]);
+        const status = await ctx.forkserverStatus();
+        expect(status.warmStart).to.equal('snapshot');
+        const pool = pools.create({ processes: 2 });
+        await pool.ready();
+        const lookup = taskRef<(i: number) => number>(join(fixtures, 'preload-counter.js'), 'lookup');
+        expect(await pool.map(lookup, [1, 2, 3, 4], { chunksize: 1 })).to.deep.equal([3, 6, 9, 12]);
+        expect(new Set(await pool.map(tasks.pid, [0, 1, 2, 3], { chunksize: 1 })).size).to.equal(2);
+        expect(readFileSync(count, 'utf8').trim().split('\n')).to.have.length(1);
+      } finally {
+        delete process.env.PROCPOOL_PRELOAD_COUNT;
+      }
+    });
+
+    it('a preload that is not self-contained takes the code-cache path, and says why', async () => {
+      await ctx.close();
+      setForkserverPreload([join(fixtures, 'preload-with-dep.js')]);
+      const status = await ctx.forkserverStatus();
+      expect(status.warmStart).to.equal('code-cache');
+      expect(status.reason).to.match(/not self-contained/);
+      const pool = pools.create({ processes: 1 });
+      const fn = taskRef<(x: number) => number>(join(fixtures, 'preload-with-dep.js'), 'squarePlusOne');
+      expect(await pool.apply(fn, [3])).to.equal(10);
+    });
+
+    it('killing the template leaves running workers alive; the next pool gets a new template', async () => {
+      const pool = pools.create({ processes: 2 });
+      await pool.ready();
+      const workers = pool.pids;
+      const { pid: template } = await ctx.forkserverStatus();
+      process.kill(template, 'SIGKILL');
+      await expectGone([template]);
+      expect(workers.every(isAlive)).to.equal(true);
+      expect(await pool.map(tasks.square, [1, 2, 3], { chunksize: 1 })).to.deep.equal([1, 4, 9]);
+      // A worker that dies now has no template to report its exit: the pool still notices.
+      process.kill(workers[0], 'SIGKILL');
+      expect(await waitFor(() => !pool.pids.includes(workers[0]), 3000)).to.equal(true);
+      const next = pools.create({ processes: 1 });
+      expect(await next.apply(tasks.square, [5])).to.equal(25);
+      const { pid: newTemplate } = await ctx.forkserverStatus();
+      expect(newTemplate).to.not.equal(template);
+      expect(await next.apply(tasks.ppid)).to.equal(newTemplate);
+      pool.close();
+      await pool.join();
+      expect(existsSync(fixtures)).to.equal(true);
+    });
+  });
+
+  it('a Pool made without a start method uses the default', () => {
+    const pool = new Pool({ processes: 1 });
+    expect(pool.startMethod).to.equal('spawn');
+    return pool.terminate();
+  });
+});
