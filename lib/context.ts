@@ -39,14 +39,15 @@ export class Context {
   }
 
   /**
-   * `'fork'` only: boots `count` processes now, so that pools created later with the same
-   * env/execArgv/cwd (the defaults unless `options` says otherwise) start by hand-over. Resolves
-   * when they are waiting.
+   * `'fork'` only: boots `count` processes now, which load `options.preload` while they wait, so
+   * that pools created later with the same env/execArgv/cwd (the defaults unless `options` says
+   * otherwise) start by hand-over instead of booting. Resolves once they have booted.
    */
-  async prewarm(count: number, options: Pick<PoolOptions, 'env' | 'execArgv' | 'cwd'> = {}): Promise<void> {
+  async prewarm(count: number, options: Pick<PoolOptions, 'env' | 'execArgv' | 'cwd' | 'preload'> = {}): Promise<void> {
     checkInteger(count, 'count', 0);
     if (this.startMethod !== 'fork') return;
-    await forkReserve().prewarm(count, resolvePoolOptions({ ...options, processes: 1 }).launch);
+    const resolved = resolvePoolOptions({ ...options, processes: 1 });
+    await forkReserve().prewarm(count, resolved.launch, resolved.preload);
   }
 
   /** `'forkserver'` only: starts the template if needed; reports how its workers start warm. */

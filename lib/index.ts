@@ -8,7 +8,7 @@ export type { MapOptions, MapAsyncOptions, IMapOptions, ApplyAsyncOptions, Items
 export { AsyncResult } from './pool/async-result';
 export type { ResultCallbacks } from './pool/async-result';
 export { IMapIterator } from './pool/imap';
-export type { PoolState } from './pool/engine';
+export type { PoolState, PoolStats } from './pool/engine';
 export type { PoolOptions } from './options';
 export type { StartMethod } from './launchers/launcher';
 export { taskRef, registerTaskModule } from './tasks/task-ref';

@@ -57,9 +57,8 @@ export class ForkLauncher implements Launcher {
     this.#refill();
   }
 
-  /** Pids of the spares, ready or booting (for tests and metrics). */
-  get sparePids(): number[] {
-    return this.#spares.map((s) => s.worker.pid);
+  readySpares(): number {
+    return this.#spares.filter((s) => s.ready).length;
   }
 
   async close(): Promise<void> {

@@ -73,8 +73,9 @@ export class ForkServer {
   status(): Promise<ForkServerStatus> {
     const template = this.#ensure();
     if (this.#status) return Promise.resolve({ pid: template.pid ?? 0, ...this.#status });
+    const status = new Promise<ForkServerStatus>((resolve) => this.#statusWaiters.push(resolve));
     this.#updateRef();
-    return new Promise((resolve) => this.#statusWaiters.push(resolve));
+    return status;
   }
 
   /** The modules every worker of the template preloads. */
@@ -285,6 +286,10 @@ export class ForkServerLauncher implements Launcher {
 
   poolReady(): void {
     // The template is already warm.
+  }
+
+  readySpares(): number {
+    return 0;
   }
 
   async close(): Promise<void> {

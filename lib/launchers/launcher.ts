@@ -78,6 +78,8 @@ export interface Launcher {
   learnModule(module: string): void;
   /** The pool's workers are up: a good moment to warm spares without slowing its start. */
   poolReady(): void;
+  /** Initialized spare workers ready for a hand-over (always 0 for methods that keep none). */
+  readySpares(): number;
   /** Releases what the launcher keeps between launches. Workers already launched are not affected. */
   close(): Promise<void>;
 }

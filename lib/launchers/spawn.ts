@@ -22,6 +22,10 @@ export class SpawnLauncher implements Launcher {
     // Nothing is kept warm.
   }
 
+  readySpares(): number {
+    return 0;
+  }
+
   async close(): Promise<void> {
     // Nothing is kept between launches.
   }

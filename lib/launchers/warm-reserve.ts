@@ -1,4 +1,6 @@
-import { FromWorker } from '../transport/protocol';
+import { serialize } from 'node:v8';
+import { encodeFrame } from '../transport/frames';
+import { FromWorker, ToWorker } from '../transport/protocol';
 import type { LaunchOptions, WorkerProcess } from './launcher';
 import { awaitFrame, nextWorkerName, spawnWorker } from './worker-process';
 
@@ -21,19 +23,25 @@ function keyOf(options: LaunchOptions): string {
 export class WarmReserve {
   #idle: Idle[] = [];
 
-  /** Boots `count` more processes; resolves when they are all waiting (or have died). */
-  async prewarm(count: number, options: LaunchOptions): Promise<void> {
+  /**
+   * Boots `count` more processes, which load `preload` while they wait; resolves when they have all
+   * booted and loaded it (or died).
+   */
+  async prewarm(count: number, options: LaunchOptions, preload: readonly string[] = []): Promise<void> {
     const key = keyOf(options);
     const booting: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const worker = spawnWorker(options, nextWorkerName('PoolWorker'));
-      worker.unref();
+      if (preload.length) worker.input.write(encodeFrame(ToWorker.Preload, serialize(preload)));
       const entry: Idle = { worker, key, booted: false };
       this.#idle.push(entry);
       void worker.exited.then(() => this.#remove(entry));
+      // Referenced while the caller waits for it to boot; idle afterwards, it must not keep the
+      // application alive.
       booting.push(
-        awaitFrame(worker, FromWorker.Booted).then((ok) => {
+        awaitFrame(worker, preload.length ? FromWorker.Preloaded : FromWorker.Booted).then((ok) => {
           entry.booted = ok;
+          worker.unref();
         }),
       );
     }

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
 import { serialize } from 'node:v8';
 import {
   InvalidStateError,
@@ -21,6 +22,30 @@ import { PoolWorker, type WorkerExit, type WorkerListener } from './worker';
  */
 export type PoolState = 'running' | 'closing' | 'terminating' | 'closed';
 
+/** A snapshot of a pool's counters (`pool.stats()`). */
+export interface PoolStats {
+  /** Worker processes alive (starting, ready or finishing before they exit). */
+  readonly workers: number;
+  /** Workers ready for tasks. */
+  readonly readyWorkers: number;
+  /** `'fork'`: initialized spares ready for a hand-over. */
+  readonly spares: number;
+  /** Tasks waiting for a worker (a map chunk counts as one task). */
+  readonly queued: number;
+  /** Tasks sent to workers and not yet answered. */
+  readonly running: number;
+  /** Tasks that completed successfully. */
+  readonly completed: number;
+  /** Tasks that failed (threw, lost their worker, could not be serialized...). */
+  readonly failed: number;
+  /** Workers that died unexpectedly after they were ready. */
+  readonly crashes: number;
+  /** Workers replaced on purpose (`maxTasksPerChild`). */
+  readonly recycles: number;
+  /** Starts that failed (initializer threw, died before ready), in the pool's life. */
+  readonly startFailures: number;
+}
+
 /** Everything the engine needs, with every default already applied. */
 export interface EngineConfig {
   readonly processes: number;
@@ -32,6 +57,9 @@ export interface EngineConfig {
   /** How workers are initialized; a promise while an ESM initializer is looked up. */
   readonly init: WorkerInit | Promise<WorkerInit>;
 }
+
+/** `NODE_DEBUG=procpool` logs each worker's life. */
+const debug = debuglog('procpool');
 
 /** A worker should hold about this much work once task durations are known. */
 const BATCH_TARGET_MS = 2;
@@ -65,6 +93,11 @@ export class PoolEngine implements WorkerListener {
   #producers = 0;
   #dispatchScheduled = false;
   #referenced = true;
+  #completed = 0;
+  #failed = 0;
+  #crashes = 0;
+  #recycles = 0;
+  #totalStartFailures = 0;
   /** Moving average of how long one task (or chunk) takes in a worker, in ms. */
   #taskMs = 0;
   #readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
@@ -167,6 +200,28 @@ export class PoolEngine implements WorkerListener {
     });
   }
 
+  /** The pool's counters now. */
+  stats(): PoolStats {
+    let running = 0;
+    let ready = 0;
+    for (const w of this.#workers) {
+      running += w.inFlight.length;
+      if (w.state === 'ready') ready++;
+    }
+    return {
+      workers: this.#workers.size,
+      readyWorkers: ready,
+      spares: this.#config.launcher.readySpares(),
+      queued: this.#queue.length,
+      running,
+      completed: this.#completed,
+      failed: this.#failed,
+      crashes: this.#crashes,
+      recycles: this.#recycles,
+      startFailures: this.#totalStartFailures,
+    };
+  }
+
   /** Process ids of the workers alive now. */
   pids(): number[] {
     return [...this.#workers].filter((w) => w.state !== 'exited' && w.pid > 0).map((w) => w.pid);
@@ -207,6 +262,7 @@ export class PoolEngine implements WorkerListener {
   // --- WorkerListener -------------------------------------------------------------------------
 
   workerReady(worker: PoolWorker): void {
+    debug('%s (pid %d) ready', worker.name, worker.pid);
     this.#startFailures = 0;
     worker.busySince = performance.now();
     if (this.#countReady() >= this.processes) {
@@ -226,21 +282,25 @@ export class PoolEngine implements WorkerListener {
     const took = now - worker.busySince;
     worker.busySince = now;
     this.#taskMs = this.#taskMs === 0 ? took : this.#taskMs * 0.8 + took * 0.2;
+    if (ok) this.#completed++;
+    else this.#failed++;
     if (!task.cancelled) task.owner.settle(task, ok, value);
     this.#scheduleDispatch();
   }
 
   workerExited(worker: PoolWorker, exit: WorkerExit): void {
+    debug('%s (pid %d) exited: code %s, signal %s, %d unanswered', worker.name, worker.pid, exit.exitCode, exit.signal, exit.unanswered.length);
     this.#workers.delete(worker);
     if (this.state === 'terminating') {
       this.#maybeClosed();
       return;
     }
-    this.#recordExit(exit);
+    this.#recordExit(exit, worker);
     this.#dispatch();
   }
 
-  #recordExit(exit: WorkerExit): void {
+  #recordExit(exit: WorkerExit, worker?: PoolWorker): void {
+    if (exit.wasReady && (exit.unanswered.length > 0 || worker?.stopRequested === false)) this.#crashes++;
     if (!exit.wasReady) {
       this.#startFailed(exit);
     } else if (exit.unanswered.length) {
@@ -249,6 +309,7 @@ export class PoolEngine implements WorkerListener {
       if (!running.received) {
         this.#queue.unshift(running);
       } else if (!running.cancelled) {
+        this.#failed++;
         running.owner.settle(running, false, new WorkerLostError(exit, `task ${describeTask(this.#fnRefs[running.fnId])}`));
       }
     }
@@ -311,7 +372,10 @@ export class PoolEngine implements WorkerListener {
       if (worker.inFlight.length === 0) worker.busySince = now;
       worker.send(batches[i], (fnId) => this.#fnRefs[fnId]);
       // maxTasksPerChild: a worker that got its last task retires after it; a fresh one replaces it.
-      if (quota[i] <= 0) worker.stop();
+      if (quota[i] <= 0) {
+        this.#recycles++;
+        worker.stop();
+      }
     }
   }
 
@@ -339,6 +403,7 @@ export class PoolEngine implements WorkerListener {
         if (this.#referenced) child.ref();
         else child.unref();
         const worker = new PoolWorker(child, this);
+        debug('%s (pid %d) launched by %s', worker.name, worker.pid, this.#config.launcher.method);
         this.#workers.add(worker);
         // Terminated while it was being launched: it goes at once, through the usual exit path.
         if (this.state === 'terminating' || this.state === 'closed') worker.terminate(0);
@@ -364,6 +429,7 @@ export class PoolEngine implements WorkerListener {
 
   #startFailed(exit: WorkerExit): void {
     this.#startFailures++;
+    this.#totalStartFailures++;
     const init = this.#init;
     let reason: string;
     let cause: unknown;
@@ -421,6 +487,7 @@ export class PoolEngine implements WorkerListener {
     if (!busy) for (const w of this.#workers) if (w.inFlight.length) busy = true;
     if (busy === this.#referenced) return;
     this.#referenced = busy;
+    debug('pool %s the event loop', busy ? 'holds' : 'releases');
     for (const w of this.#workers) {
       if (busy) w.child.ref();
       else w.child.unref();

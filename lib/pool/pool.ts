@@ -6,7 +6,7 @@ import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
 import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
 import { checkFunction, checkInteger, checkIterable } from '../validate';
 import { AsyncResult, type Completion, type ResultCallbacks } from './async-result';
-import { PoolEngine, type PoolState } from './engine';
+import { PoolEngine, type PoolState, type PoolStats } from './engine';
 import { IMapIterator } from './imap';
 import { CallJob, MapJob, defaultChunksize } from './jobs';
 
@@ -98,6 +98,11 @@ export class Pool {
   /** `'running'`, `'closing'`, `'terminating'` or `'closed'`. */
   get state(): PoolState {
     return this.#engine.state;
+  }
+
+  /** Counters: workers, spares, queued/running/completed/failed tasks, crashes, recycles. */
+  stats(): PoolStats {
+    return this.#engine.stats();
   }
 
   /** Process ids of the live workers. */

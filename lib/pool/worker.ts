@@ -152,16 +152,21 @@ export class PoolWorker {
     this.#unacknowledged.push(tasks);
   }
 
+  /** Whether the pool asked this worker to exit (so its exit is not a crash). */
+  stopRequested = false;
+
   /** Asks the worker to exit once it has answered every task it holds. */
   stop(): void {
     if (this.state === 'exited') return;
     this.state = 'stopping';
+    this.stopRequested = true;
     this.child.input.write(encodeFrame(ToWorker.Stop));
   }
 
   /** SIGTERM to the worker's group, then SIGKILL after `graceMs` if it is still there. */
   terminate(graceMs: number): void {
     if (this.state === 'exited' || this.#killTimer) return;
+    this.stopRequested = true;
     this.child.kill('SIGTERM');
     this.#killTimer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
   }
@@ -198,6 +203,7 @@ export class PoolWorker {
         return;
       }
       case FromWorker.Booted:
+      case FromWorker.Preloaded:
         return;
       case FromWorker.InitFailed:
         this.#initError = decodeError(deserialize(buf.subarray(start, end)) as EncodedError, `worker ${this.pid}`);

@@ -37,6 +37,8 @@ export const FromWorker = {
    * A worker that dies before acknowledging never saw those tasks; they are run elsewhere.
    */
   Received: 14,
+  /** Empty body: the modules of a Preload frame are loaded (or failed to, reported at first use). */
+  Preloaded: 15,
 } as const;
 
 /** How a task's payload becomes calls of its function. */

@@ -19,6 +19,7 @@ const TASKS_FD = 3;
 const RESULTS_FD = 4;
 const WATCHDOG_INTERVAL_MS = 100;
 const RECEIVED = encodeFrame(FromWorker.Received);
+const PRELOADED = encodeFrame(FromWorker.Preloaded);
 
 /** `--owner=<pid>` and `--code-cache=<dir>`, wherever they are (a snapshot shifts argv). */
 function argument(name: string): string | undefined {
@@ -106,15 +107,18 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
     case ToWorker.Init:
       void initialize(deserialize(buf.subarray(start, end)) as InitMessage);
       return;
-    case ToWorker.Preload:
-      for (const specifier of deserialize(buf.subarray(start, end)) as string[]) {
+    case ToWorker.Preload: {
+      const loading = (deserialize(buf.subarray(start, end)) as string[]).map((specifier) => {
         try {
-          void Promise.resolve(modules.load(specifier)).catch(() => {});
+          return Promise.resolve(modules.load(specifier)).catch(() => {});
         } catch {
           // Reported when a task uses the module; loading ahead is only an optimization.
+          return undefined;
         }
-      }
+      });
+      void Promise.all(loading).then(() => writeAllSync(RESULTS_FD, [PRELOADED]));
       return;
+    }
     case ToWorker.Stop:
       stopping = true;
       runner.stopWhenIdle(() => process.exit(0));
@@ -141,7 +145,6 @@ const watchdog = new Worker(join(__dirname, 'watchdog.js'), {
   env: SHARE_ENV,
   stdout: false,
   stderr: false,
-  resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
 });
 watchdog.unref();
 

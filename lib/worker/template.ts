@@ -65,7 +65,8 @@ async function configure(preload: readonly string[]): Promise<void> {
 async function spawnWorker(request: Extract<ToTemplate, { type: 'spawn' }>): Promise<void> {
   await configured;
   const execArgv = warm.blob ? [...request.execArgv, '--snapshot-blob', warm.blob] : [...request.execArgv];
-  const child = spawn(process.execPath, [...execArgv, WORKER_ENTRY, `--owner=${request.owner}`, `--code-cache=${cacheDir}`], {
+  const args = [`--owner=${request.owner}`, `--code-cache=${cacheDir}`];
+  const child = spawn(process.execPath, [...execArgv, WORKER_ENTRY, ...args], {
     cwd: request.cwd,
     env: request.env,
     stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe'],
