@@ -3,7 +3,7 @@ import { encodeFrame } from '../transport/frames';
 import { FromWorker, ToWorker, type WorkerInit } from '../transport/protocol';
 import type { Launcher, LaunchRequest, WorkerProcess } from './launcher';
 import type { WarmReserve } from './warm-reserve';
-import { awaitFrame, nextWorkerName, sendInit, spawnWorker } from './worker-process';
+import { awaitFrame, killIdle, nextWorkerName, sendInit, spawnWorker } from './worker-process';
 
 type Spare = { readonly worker: WorkerProcess & { initialized: boolean }; ready: boolean };
 
@@ -65,12 +65,7 @@ export class ForkLauncher implements Launcher {
     this.#closed = true;
     const spares = this.#spares;
     this.#spares = [];
-    for (const { worker } of spares) {
-      // Awaited below: an unreferenced process would let the event loop end before it exits.
-      worker.ref();
-      worker.kill('SIGKILL');
-    }
-    await Promise.all(spares.map((s) => s.worker.exited));
+    await killIdle(spares.map((s) => s.worker));
   }
 
   #init(request: LaunchRequest): WorkerInit {

@@ -2,7 +2,7 @@ import { serialize } from 'node:v8';
 import { encodeFrame } from '../transport/frames';
 import { FromWorker, ToWorker } from '../transport/protocol';
 import type { LaunchOptions, WorkerProcess } from './launcher';
-import { awaitFrame, nextWorkerName, spawnWorker } from './worker-process';
+import { awaitFrame, killIdle, nextWorkerName, spawnWorker } from './worker-process';
 
 interface Idle {
   readonly worker: WorkerProcess;
@@ -66,11 +66,7 @@ export class WarmReserve {
   async close(): Promise<void> {
     const idle = this.#idle;
     this.#idle = [];
-    for (const { worker } of idle) {
-      worker.ref();
-      worker.kill('SIGKILL');
-    }
-    await Promise.all(idle.map((e) => e.worker.exited));
+    await killIdle(idle.map((e) => e.worker));
   }
 
   #remove(entry: Idle): void {

@@ -139,3 +139,13 @@ export function awaitFrame(worker: WorkerProcess, until: number): Promise<boolea
     void worker.exited.then(() => finish(false));
   });
 }
+
+/** Kills idle workers (spares, a reserve) and resolves once they are gone. */
+export async function killIdle(workers: readonly WorkerProcess[]): Promise<void> {
+  for (const worker of workers) {
+    // Awaited below: an unreferenced process would let the event loop end before it exits.
+    worker.ref();
+    worker.kill('SIGKILL');
+  }
+  await Promise.all(workers.map((w) => w.exited));
+}
