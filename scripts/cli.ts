@@ -14,7 +14,7 @@ Options:
   --workers N        pool size (default: 2)
   --runs N           runs per figure (default: 5)
   --tasks N          no-op tasks per overhead measurement (default: 2000)
-  --cpu-tasks N      fib(27) tasks in the CPU-bound batch (default: 32)
+  --cpu-tasks N      fib(30) tasks in the CPU-bound batch (default: 32)
   --no-heavy         skip the heavy-preload variants
   --json [FILE]      also write the results as JSON (to stdout without FILE)
   --svg FILE         also write an SVG bar chart

@@ -98,8 +98,11 @@ export class PoolEngine implements WorkerListener {
   #crashes = 0;
   #recycles = 0;
   #totalStartFailures = 0;
-  /** Moving average of how long one task (or chunk) takes in a worker, in ms. */
-  #taskMs = 0;
+  /**
+   * Moving average of how long a task takes in a worker, in ms, per function and kind (a map chunk
+   * and a single call of the same function differ): index `fnId * 3 + kind`; 0 = not measured yet.
+   */
+  readonly #taskMs: number[] = [];
   #readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   readonly #closed: Promise<void>;
   #markClosed!: () => void;
@@ -281,7 +284,9 @@ export class PoolEngine implements WorkerListener {
     const now = performance.now();
     const took = now - worker.busySince;
     worker.busySince = now;
-    this.#taskMs = this.#taskMs === 0 ? took : this.#taskMs * 0.8 + took * 0.2;
+    const key = task.fnId * 3 + task.kind;
+    const average = this.#taskMs[key] ?? 0;
+    this.#taskMs[key] = average === 0 ? took : average * 0.8 + took * 0.2;
     if (ok) this.#completed++;
     else this.#failed++;
     if (!task.cancelled) task.owner.settle(task, ok, value);
@@ -328,9 +333,10 @@ export class PoolEngine implements WorkerListener {
    * How many tasks a worker should hold. Unknown or slow tasks: one (fair). Quick tasks: enough for
    * ~BATCH_TARGET_MS of work, and at least two, so the next is already there when one ends.
    */
-  #depth(): number {
-    if (this.#taskMs <= 0 || this.#taskMs >= SLOW_TASK_MS) return 1;
-    return Math.max(2, Math.min(MAX_DEPTH, Math.round(BATCH_TARGET_MS / this.#taskMs)));
+  #depth(task: PoolTask): number {
+    const average = this.#taskMs[task.fnId * 3 + task.kind] ?? 0;
+    if (average <= 0 || average >= SLOW_TASK_MS) return 1;
+    return Math.max(2, Math.min(MAX_DEPTH, Math.round(BATCH_TARGET_MS / average)));
   }
 
   #dispatch(): void {
@@ -348,19 +354,23 @@ export class PoolEngine implements WorkerListener {
 
   /** Hands queued tasks to ready workers, least loaded first, one frame per worker. */
   #assign(ready: PoolWorker[]): void {
-    const depth = this.#depth();
     const limit = this.#config.maxTasksPerChild;
     const batches: PoolTask[][] = ready.map(() => []);
     const loads = ready.map((w) => w.inFlight.length);
     const quota = ready.map((w) => (limit === undefined ? Infinity : limit - w.dispatched));
     while (this.#queue.length) {
+      const next = this.#queue.peek() as PoolTask;
+      if (next.cancelled) {
+        this.#queue.shift();
+        continue;
+      }
+      const depth = this.#depth(next);
       let best = -1;
       for (let i = 0; i < ready.length; i++) {
         if (loads[i] < depth && quota[i] > 0 && (best < 0 || loads[i] < loads[best])) best = i;
       }
       if (best < 0) break;
       const task = this.#queue.shift() as PoolTask;
-      if (task.cancelled) continue;
       batches[best].push(task);
       loads[best]++;
       quota[best]--;

@@ -3,7 +3,7 @@
 /** Does nothing: measures the pool's own cost per task. */
 export function noop(): void {}
 
-/** Naive Fibonacci: a CPU-bound task (fib(27) takes ~5 ms here). */
+/** Naive Fibonacci: a CPU-bound task (fib(30) takes ~8 ms here). */
 export function fib(n: number): number {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
 }

@@ -24,7 +24,7 @@ export function renderChart(title: string, subtitle: string, panels: readonly Ch
   const labels = [...new Set(panels.flatMap((p) => p.bars.map((b) => b.label)))];
   const color = (label: string) => COLORS[labels.indexOf(label) % COLORS.length];
   const parts: string[] = [];
-  let y = 70;
+  let y = 84;
   for (const panel of panels) {
     parts.push(`<text x="20" y="${y}" font-size="15" font-weight="bold">${escape(panel.title)} (${escape(panel.unit)})</text>`);
     y += 12;

@@ -1,0 +1,173 @@
+// `npm run bench`: procpool (each start method) and the same work in this process, on the same
+// workloads, in one run; medians with min–max, and each figure's ratio to procpool (spawn).
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { getContext } from '../../lib';
+import { Progress } from '../lib/progress';
+import { formatSummary, summarize, table, type Summary } from '../lib/stats';
+import { renderChart } from '../lib/svg-chart';
+import type { Adapter, BenchPool } from './adapter';
+import { closeProcpoolContexts, procpoolAdapter } from './procpool';
+import { serialAdapter } from './serial';
+
+interface Workload {
+  readonly key: string;
+  readonly title: string;
+  readonly unit: 'ms' | 'µs';
+  /** Runs once on an open pool; resolves with the figure. */
+  run(pool: BenchPool): Promise<number | undefined>;
+}
+
+const WORKERS = 2;
+const BIG_ARRAY_BYTES = 8 * 1024 * 1024;
+
+function bigArrays(count: number): Float64Array[] {
+  return Array.from({ length: count }, (_, k) => new Float64Array(BIG_ARRAY_BYTES / 8).fill(k + 0.5));
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await work();
+  return performance.now() - t0;
+}
+
+const WORKLOADS: Workload[] = [
+  { key: 'noop', title: '20 000 no-op applyAsync, all awaited', unit: 'ms', run: (p) => timed(() => p.noopBurst(20_000)) },
+  {
+    key: 'map200k',
+    title: 'map of 200 000 no-ops, default chunksize',
+    unit: 'ms',
+    run: async (p) => (p.mapNoops ? timed(() => (p.mapNoops as (n: number) => Promise<void>)(200_000)) : undefined),
+  },
+  {
+    key: 'map20k',
+    title: 'map of 20 000 no-ops, default chunksize',
+    unit: 'ms',
+    run: async (p) => (p.mapNoops ? timed(() => (p.mapNoops as (n: number) => Promise<void>)(20_000)) : undefined),
+  },
+  { key: 'cpu', title: '64 × fib(30)', unit: 'ms', run: (p) => timed(() => p.fib(new Array<number>(64).fill(30))) },
+  {
+    key: 'big',
+    title: '32 × 8 MB Float64Array → sum',
+    unit: 'ms',
+    run: async (p) => {
+      const arrays = bigArrays(32);
+      return timed(async () => {
+        const sums = await p.sums(arrays);
+        if (sums[31] !== 31.5 * (BIG_ARRAY_BYTES / 8)) throw new Error(`wrong sum: ${sums[31]}`);
+      });
+    },
+  },
+  {
+    key: 'latency',
+    title: 'one task round trip, idle pool (p50)',
+    unit: 'µs',
+    run: async (p) => {
+      const samples: number[] = [];
+      for (let i = 0; i < 300; i++) samples.push((await timed(() => p.one())) * 1000);
+      return summarize(samples).median;
+    },
+  },
+];
+
+const STARTUP: Omit<Workload, 'run'> = { key: 'startup', title: `new pool (${WORKERS} workers) → first ${WORKERS} results`, unit: 'ms' };
+
+interface Options {
+  readonly runs: number;
+  readonly only?: string;
+  readonly json?: string;
+  readonly svg?: string;
+}
+
+/** Untimed preparation that a start method is designed around (a warm reserve, a running template). */
+async function prepare(adapter: Adapter): Promise<void> {
+  if (adapter.name === 'procpool (fork)') await getContext('fork').prewarm(WORKERS);
+  if (adapter.name === 'procpool (forkserver)') await getContext('forkserver').forkserverStatus();
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' } },
+  });
+  const options: Options = { runs: Number(values.runs ?? 5), only: values.only, json: values.json, svg: values.svg };
+  const candidates: Adapter[] = [procpoolAdapter('spawn'), procpoolAdapter('fork'), procpoolAdapter('forkserver'), serialAdapter];
+  const adapters: Adapter[] = [];
+  for (const adapter of candidates) {
+    if (options.only && !adapter.name.includes(options.only) && adapter !== serialAdapter && !adapter.name.includes('spawn')) continue;
+    const available = await adapter.available();
+    if (available === true) adapters.push(adapter);
+    else process.stderr.write(`skipping ${adapter.name}: ${available}\n`);
+  }
+  const keys = [STARTUP.key, ...WORKLOADS.map((w) => w.key)];
+  const samples = new Map(adapters.map((a) => [a, new Map<string, number[]>(keys.map((k) => [k, []]))]));
+  const progress = new Progress(options.runs * adapters.length);
+  for (let run = 0; run < options.runs; run++) {
+    // Adapters take turns within a run, so a noisy moment does not fall on one of them only.
+    for (const adapter of adapters) {
+      progress.draw(`run ${run + 1}/${options.runs}: ${adapter.name}`);
+      const bucket = samples.get(adapter) as Map<string, number[]>;
+      await prepare(adapter);
+      const t0 = performance.now();
+      const pool = await adapter.open(WORKERS);
+      (bucket.get(STARTUP.key) as number[]).push(performance.now() - t0);
+      for (const workload of WORKLOADS) {
+        const figure = await workload.run(pool);
+        if (figure !== undefined) (bucket.get(workload.key) as number[]).push(figure);
+      }
+      await pool.close();
+      progress.tick(`run ${run + 1}/${options.runs}: ${adapter.name} done`);
+    }
+  }
+  progress.finish();
+  await closeProcpoolContexts();
+
+  const summaries = new Map(adapters.map((a) => [a, new Map(keys.map((k) => [k, summarize((samples.get(a) as Map<string, number[]>).get(k) as number[])]))]));
+  const reference = adapters[0];
+  const rows = [STARTUP, ...WORKLOADS].map((w) => {
+    const base = (summaries.get(reference) as Map<string, Summary>).get(w.key) as Summary;
+    return [
+      `${w.title} (${w.unit})`,
+      ...adapters.map((a) => {
+        const s = (summaries.get(a) as Map<string, Summary>).get(w.key) as Summary;
+        if (Number.isNaN(s.median)) return 'n/a';
+        return a === reference ? formatSummary(s) : `${formatSummary(s)} ×${(s.median / base.median).toFixed(2)}`;
+      }),
+    ];
+  });
+  const date = new Date().toISOString().slice(0, 10);
+  process.stdout.write(
+    [
+      `procpool benchmark — ${date}, Node ${process.version}, ${cpus().length} CPUs, ${WORKERS} workers, median (min–max) of ${options.runs} runs`,
+      '',
+      table(['workload', ...adapters.map((a) => a.name)], rows),
+      '',
+      `×N: median relative to ${reference.name} in the same run (above 1 is slower).`,
+      'fork: its context prewarmed the workers (untimed); forkserver: its template was running (untimed).',
+      '',
+    ].join('\n'),
+  );
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus().length,
+    workers: WORKERS,
+    runs: options.runs,
+    results: adapters.map((a) => ({ name: a.name, figures: Object.fromEntries(summaries.get(a) as Map<string, Summary>) })),
+  };
+  if (options.json) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
+  if (options.svg) {
+    const panels = [STARTUP, ...WORKLOADS].map((w) => ({
+      title: w.title,
+      unit: w.unit,
+      bars: adapters.map((a) => ({ label: a.name, value: (summaries.get(a) as Map<string, Summary>).get(w.key) as Summary })),
+    }));
+    writeFileSync(options.svg, renderChart('procpool benchmark', `${date} · Node ${process.version} · ${WORKERS} workers · median, whiskers min–max of ${options.runs} runs`, panels));
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,22 @@
+// The baseline: the same work in this process, one task after another.
+import type { Adapter } from './adapter';
+import * as tasks from './tasks';
+
+export const serialAdapter: Adapter = {
+  name: 'serial (same process)',
+  available: async () => true,
+  async open() {
+    return {
+      noopBurst: async (n) => {
+        for (let i = 0; i < n; i++) tasks.noop();
+      },
+      mapNoops: async (n) => {
+        for (let i = 0; i < n; i++) tasks.noop();
+      },
+      fib: async (ns) => ns.map(tasks.fib),
+      sums: async (arrays) => arrays.map(tasks.sum),
+      one: async () => tasks.noop(),
+      close: async () => {},
+    };
+  },
+};

@@ -1,0 +1,80 @@
+// The README's examples are programs: every block that starts with `// example: NAME` is written
+// out, type-checked against the built package, compiled and (if it asserts anything) run.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import * as ts from 'typescript';
+
+const root = join(__dirname, '..');
+const run = promisify(execFile);
+
+interface Example {
+  readonly name: string;
+  readonly code: string;
+}
+
+function examples(): Example[] {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const found: Example[] = [];
+  for (const match of readme.matchAll(/```(?:js|ts)\n\/\/ example: (\S+)\n([\s\S]*?)```/g)) {
+    found.push({ name: match[1], code: match[2] });
+  }
+  return found;
+}
+
+describe('README examples', function () {
+  this.timeout(120000);
+  const dir = mkdtempSync(join(tmpdir(), 'procpool-readme-'));
+  const src = join(dir, 'src');
+  const out = join(dir, 'out');
+  const all = examples();
+
+  let diagnostics: string[] = [];
+
+  before(() => {
+    mkdirSync(src);
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(root, join(dir, 'node_modules', 'procpool'));
+    for (const example of all) writeFileSync(join(src, example.name), example.code);
+    const program = ts.createProgram(
+      all.map((e) => join(src, e.name)),
+      {
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        target: ts.ScriptTarget.ES2022,
+        lib: ['lib.es2022.d.ts', 'lib.esnext.disposable.d.ts'],
+        strict: true,
+        allowJs: true,
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [join(root, 'node_modules', '@types')],
+        outDir: out,
+      },
+    );
+    diagnostics = ts
+      .getPreEmitDiagnostics(program)
+      .map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n') + (d.file ? ` (${d.file.fileName})` : ''));
+    program.emit();
+  });
+
+  it('has examples for the tour, lifecycle, crashes, task references and contexts', () => {
+    expect(all.map((e) => e.name)).to.include.members(['tasks.js', 'tour.mts', 'lifecycle.mts', 'crash.mts', 'typed.mts', 'contexts.mts']);
+  });
+
+  it('type-checks every example against the built package', () => {
+    expect(diagnostics).to.deep.equal([]);
+  });
+
+  for (const example of examples().filter((e) => e.code.includes('assert'))) {
+    it(`runs ${example.name}`, async () => {
+      const file = join(out, example.name.replace(/\.mts$/, '.mjs'));
+      const { stderr } = await run(process.execPath, [file], { cwd: out, timeout: 90000 }).catch((error: { stderr?: string; message: string }) => {
+        throw new Error(`${example.name} failed:\n${error.stderr ?? error.message}`);
+      });
+      expect(stderr).to.not.match(/AssertionError/);
+    });
+  }
+});
