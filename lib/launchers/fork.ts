@@ -9,6 +9,8 @@ type Spare = { readonly worker: WorkerProcess & { initialized: boolean }; ready:
 
 /** Spares that die before they are ready this many times in a row stop being replaced. */
 const MAX_SPARE_FAILURES = 3;
+/** How long after a hand-over (or a spare's death) the next spare is started. */
+const REFILL_DELAY_MS = 50;
 
 /**
  * 'fork', honestly: Node cannot fork(2) a running V8 process, so this method keeps processes
@@ -37,7 +39,8 @@ export class ForkLauncher implements Launcher {
     if (spare) {
       this.#spares = this.#spares.filter((s) => s !== spare);
       spare.worker.initialized = true;
-      setImmediate(() => this.#refill());
+      // Spawning blocks this thread for a few ms: not while the new worker's first result is due.
+      setTimeout(() => this.#refill(), REFILL_DELAY_MS).unref();
       return spare.worker;
     }
     const worker = this.reserve?.take(request.options) ?? spawnWorker(request.options, nextWorkerName(request.namePrefix));
@@ -92,7 +95,7 @@ export class ForkLauncher implements Launcher {
       void worker.exited.then(() => {
         if (!this.#spares.includes(spare)) return;
         this.#spares = this.#spares.filter((s) => s !== spare);
-        if (!this.#closed) setImmediate(() => this.#refill());
+        if (!this.#closed) setTimeout(() => this.#refill(), REFILL_DELAY_MS).unref();
       });
     }
   }
