@@ -20,6 +20,9 @@ export const ErrorCodes = {
   REMOTE: 'PROCPOOL_REMOTE',
   INVALID_ARGUMENT: 'PROCPOOL_INVALID_ARGUMENT',
   INVALID_STATE: 'PROCPOOL_INVALID_STATE',
+  TASK_TIMEOUT: 'PROCPOOL_TASK_TIMEOUT',
+  /** Node's own code for aborted operations, so `error.code === 'ABORT_ERR'` checks work. */
+  ABORTED: 'ABORT_ERR',
 } as const;
 
 /** One of {@link ErrorCodes}' values. */
@@ -112,9 +115,13 @@ export class WorkerLostError extends ProcPoolError implements WorkerExitInfo {
 export class WorkerStartError extends ProcPoolError {
   /** How many starts failed in a row. */
   readonly attempts: number;
-  constructor(message: string, attempts: number, cause: unknown) {
-    super(message, ErrorCodes.WORKER_START_FAILED, { cause });
+  /** The last lines the last failed worker wrote to stderr. */
+  readonly stderr: readonly string[];
+  constructor(message: string, attempts: number, cause: unknown, stderr: readonly string[] = []) {
+    const tail = stderr.length ? `\nLast stderr lines of the last attempt:\n  ${stderr.slice(-5).join('\n  ')}` : '';
+    super(message + tail, ErrorCodes.WORKER_START_FAILED, { cause });
     this.attempts = attempts;
+    this.stderr = stderr;
   }
 }
 
@@ -175,5 +182,37 @@ export class InvalidArgumentError extends ProcPoolError {
 export class InvalidStateError extends ProcPoolError {
   constructor(message: string) {
     super(message, ErrorCodes.INVALID_STATE);
+  }
+}
+
+/**
+ * A task ran past its `timeout` (its worker was then killed and replaced) or its `softTimeout`
+ * (its `taskSignal()` was aborted; a task that throws the signal's reason rejects with this).
+ */
+export class TaskTimeoutError extends ProcPoolError {
+  /** The limit that passed, in ms. */
+  readonly timeout: number;
+  /** `'hard'`: the worker was killed. `'soft'`: the task's AbortSignal was aborted. */
+  readonly kind: 'hard' | 'soft';
+  constructor(timeout: number, kind: 'hard' | 'soft', task = 'The task', options?: ErrorOptions) {
+    super(
+      kind === 'hard'
+        ? `${task} did not finish within its timeout of ${timeout} ms; its worker was killed and replaced.`
+        : `${task} ran past its softTimeout of ${timeout} ms; its AbortSignal was aborted.`,
+      ErrorCodes.TASK_TIMEOUT,
+      options,
+    );
+    this.timeout = timeout;
+    this.kind = kind;
+  }
+}
+
+/**
+ * The task was cancelled through the AbortSignal passed as `signal` (name `'AbortError'`, code
+ * `'ABORT_ERR'`, like Node's own). `cause` is the signal's reason.
+ */
+export class AbortError extends ProcPoolError {
+  constructor(message = 'The task was aborted.', options?: ErrorOptions) {
+    super(message, ErrorCodes.ABORTED, options);
   }
 }

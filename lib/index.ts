@@ -4,7 +4,17 @@
  * @packageDocumentation
  */
 export { Pool } from './pool/pool';
-export type { MapOptions, MapAsyncOptions, IMapOptions, ApplyAsyncOptions, Items } from './pool/pool';
+export type { TaskOptions, MapOptions, MapAsyncOptions, IMapOptions, ApplyAsyncOptions, Items } from './pool/pool';
+export type {
+  PoolEventMap,
+  WorkerStartEvent,
+  WorkerExitEvent,
+  TaskQueuedEvent,
+  TaskStartEvent,
+  TaskSettledEvent,
+} from './pool/events';
+export type { WorkerExitReason } from './pool/worker';
+export { taskSignal } from './tasks/task-signal';
 export { AsyncResult } from './pool/async-result';
 export type { ResultCallbacks } from './pool/async-result';
 export { IMapIterator } from './pool/imap';
@@ -31,5 +41,7 @@ export {
   RemoteError,
   InvalidArgumentError,
   InvalidStateError,
+  TaskTimeoutError,
+  AbortError,
 } from './errors';
 export type { ErrorCode, WorkerExitInfo } from './errors';

@@ -3,7 +3,8 @@ import { InvalidArgumentError } from './errors';
 import type { LaunchOptions, StartMethod } from './launchers/launcher';
 import { detectTsLoader, isTsRegisterFlag } from './tasks/ts-loader';
 import { resolveModuleSpecifier, type Task, type TaskFunction } from './tasks/task-ref';
-import { checkArray, checkInteger, checkString } from './validate';
+import { checkArray, checkInteger, checkString, checkTimeout } from './validate';
+import type { TaskPolicy } from './pool/task';
 import { checkStartMethod, getStartMethod } from './start-method';
 
 /** Options of `new Pool(options)`. Every one is optional. */
@@ -29,6 +30,48 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    * @default []
    */
   preload?: string[];
+  /**
+   * With `idleTimeout`: workers kept when the pool is idle.
+   * @default processes
+   */
+  minProcesses?: number;
+  /**
+   * Ms a worker may stay idle before it exits, as long as more than `minProcesses` remain; the pool
+   * starts workers again (up to `processes`) when work arrives.
+   * @default undefined (workers never retire for idleness)
+   */
+  idleTimeout?: number;
+  /**
+   * A worker whose resident memory (RSS, MiB) exceeds this after a task finishes that task and
+   * is then replaced (its result is delivered).
+   * @default undefined (no limit)
+   */
+  maxMemoryPerChild?: number;
+  /**
+   * Default hard time limit (ms) of every task, counted from its start: the worker is killed
+   * (SIGTERM, then SIGKILL after `killGracePeriod`) and replaced, the task rejects with
+   * `TaskTimeoutError`. Each call can set its own.
+   * @default undefined (none)
+   */
+  timeout?: number;
+  /**
+   * Default soft time limit (ms) of every task: its `taskSignal()` is aborted, so a cooperative task
+   * can stop. Each call can set its own.
+   * @default undefined (none)
+   */
+  softTimeout?: number;
+  /**
+   * Default number of times a task is run again when its worker dies under it. Set it only for
+   * idempotent tasks; errors thrown by the task itself are never retried.
+   * @default 0
+   */
+  retries?: number;
+  /**
+   * After a task's caller aborts it, ms the running task has to stop on its own before its
+   * worker is killed.
+   * @default 1000
+   */
+  abortGracePeriod?: number;
   /**
    * A worker exits after this many tasks and a fresh one replaces it (a `map` chunk counts as one
    * task, as in Python). Useful against leaks in task code.
@@ -64,7 +107,8 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    */
   maxStartFailures?: number;
   /**
-   * On `terminate()`, ms between SIGTERM and SIGKILL to a worker's process group.
+   * When a worker is killed (`terminate()`, a timeout, an abort), ms between SIGTERM and SIGKILL
+   * to its process group.
    * @default 1000
    */
   killGracePeriod?: number;
@@ -73,6 +117,11 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
 /** Options with every default applied, as the engine and launchers take them. */
 export interface ResolvedPoolOptions {
   readonly processes: number;
+  readonly minProcesses: number;
+  readonly idleTimeoutMs: number | undefined;
+  readonly maxMemoryMb: number | undefined;
+  readonly defaults: TaskPolicy;
+  readonly abortGracePeriodMs: number;
   readonly maxTasksPerChild: number | undefined;
   readonly maxStartFailures: number;
   readonly killGracePeriodMs: number;
@@ -137,6 +186,13 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   checkInteger(options.maxTasksPerChild, 'maxTasksPerChild', 1);
   checkInteger(options.maxStartFailures, 'maxStartFailures', 1);
   checkInteger(options.killGracePeriod, 'killGracePeriod', 0);
+  checkInteger(options.abortGracePeriod, 'abortGracePeriod', 0);
+  checkInteger(options.minProcesses, 'minProcesses', 0);
+  checkInteger(options.idleTimeout, 'idleTimeout', 0);
+  checkInteger(options.maxMemoryPerChild, 'maxMemoryPerChild', 1);
+  checkInteger(options.retries, 'retries', 0);
+  checkTimeout(options.timeout, 'timeout');
+  checkTimeout(options.softTimeout, 'softTimeout');
   checkArray(options.initargs, 'initargs');
   checkArray(options.execArgv, 'execArgv');
   checkArray(options.preload, 'preload');
@@ -152,8 +208,17 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
   const tsLoader = detectTsLoader(baseEnv);
   const env: NodeJS.ProcessEnv = { ...baseEnv, ...tsLoader?.env };
   if (env.NODE_OPTIONS) env.NODE_OPTIONS = inheritNodeOptions(env.NODE_OPTIONS);
+  const processes = options.processes ?? availableParallelism();
+  if (options.minProcesses !== undefined && options.minProcesses > processes) {
+    throw new InvalidArgumentError(`Expected \`minProcesses\` (${options.minProcesses}) to be at most \`processes\` (${processes}).`);
+  }
   return {
-    processes: options.processes ?? availableParallelism(),
+    processes,
+    minProcesses: options.minProcesses ?? processes,
+    idleTimeoutMs: options.idleTimeout,
+    maxMemoryMb: options.maxMemoryPerChild,
+    defaults: { timeout: options.timeout, softTimeout: options.softTimeout, retries: options.retries },
+    abortGracePeriodMs: options.abortGracePeriod ?? 1000,
     maxTasksPerChild: options.maxTasksPerChild,
     maxStartFailures: options.maxStartFailures ?? 3,
     killGracePeriodMs: options.killGracePeriod ?? 1000,

@@ -148,9 +148,11 @@ export class Process<F extends TaskFunction = TaskFunction> {
     return {
       workerReady: (worker) => {
         worker.send([new PoolTask(1, 0, TaskKind.Call, payload, owner, 0)], () => ref);
-        worker.stop();
+        worker.stop('closed');
       },
-      taskDone: (_worker, task, ok, value) => task.owner.settle(task, ok, value),
+      taskDone: (_worker, task, ok, value) => task.settle(ok, value),
+      taskOverdue: () => {},
+      workerOverMemory: () => {},
       workerExited: (_worker, exit: WorkerExit) => {
         if (exit.initError !== undefined) process.stderr.write(`Process ${this.name} failed to start: ${String((exit.initError as Error)?.message)}\n`);
         const signal = exit.signal ? -(constants.signals[exit.signal] ?? 0) : null;

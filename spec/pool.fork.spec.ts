@@ -1,9 +1,11 @@
 // The shared Pool and Process suites, run with the 'fork' start method.
 import { apiSuite } from './suites/api';
 import { errorSuite } from './suites/errors';
+import { faultSuite } from './suites/faults';
 import { imapSuite } from './suites/imap';
 import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
+import { resilienceSuite } from './suites/resilience';
 
 describe("startMethod 'fork'", () => {
   apiSuite('fork');
@@ -11,4 +13,6 @@ describe("startMethod 'fork'", () => {
   imapSuite('fork');
   lifecycleSuite('fork');
   processSuite('fork');
+  faultSuite('fork');
+  resilienceSuite('fork');
 });

@@ -1,9 +1,11 @@
 // The shared Pool and Process suites, run with the 'forkserver' start method.
 import { apiSuite } from './suites/api';
 import { errorSuite } from './suites/errors';
+import { faultSuite } from './suites/faults';
 import { imapSuite } from './suites/imap';
 import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
+import { resilienceSuite } from './suites/resilience';
 
 describe("startMethod 'forkserver'", () => {
   apiSuite('forkserver');
@@ -11,4 +13,6 @@ describe("startMethod 'forkserver'", () => {
   imapSuite('forkserver');
   lifecycleSuite('forkserver');
   processSuite('forkserver');
+  faultSuite('forkserver');
+  resilienceSuite('forkserver');
 });

@@ -17,7 +17,7 @@ describe('start methods', () => {
     it('replaces a dead worker with one that was already running, its task modules loaded', async () => {
       const pool = pools.create({ processes: 1, spares: 1 });
       const first = await pool.apply(tasks.pid);
-      await pool.apply(tasks.loadedAt); // the pool now uses fixtures/tasks.ts
+      await pool.apply(tasks.loadedAt); // the pool now uses fixtures/tasks.js
       // Let the spare boot, load the task module and run the (empty) initializer.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const killedAt = Date.now();

@@ -19,7 +19,7 @@ async function lookupError(fn: unknown): Promise<Error> {
 
 describe('task references', () => {
   it('finds an exported function of a loaded CommonJS/TypeScript module', () => {
-    expect(resolveTask(tasks.square)).to.deep.equal({ module: join(fixtures, 'tasks.ts'), name: 'square' });
+    expect(resolveTask(tasks.square)).to.deep.equal({ module: join(fixtures, 'tasks.js'), name: 'square' });
   });
 
   it('never calls getters while searching (TypeScript re-exports are getters)', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors';
+import { inheritExecArgv } from '../options';
 import type { FromTemplate, ToTemplate, WarmStart } from '../transport/protocol';
 import { workerEntry } from './entry';
 import type { ExitStatus, Launcher, LaunchOptions, LaunchRequest, WorkerProcess } from './launcher';
@@ -126,7 +127,7 @@ export class ForkServer {
       // Preload changed (set_forkserver_preload after first use): reconfigure the template.
       this.#configuredWith = wanted;
       this.#status = undefined;
-      this.#send(this.#template, { type: 'configure', preload: this.#preload, tsLoader: this.#tsLoader });
+      this.#send(this.#template, { type: 'configure', preload: this.#preload, execArgv: inheritExecArgv(process.execArgv), tsLoader: this.#tsLoader });
       return this.#template;
     }
     const template = spawn(process.execPath, [join(workerEntry(), '..', 'template.js')], {
@@ -150,7 +151,7 @@ export class ForkServer {
       for (const id of [...this.#pending.keys()]) this.#fail(id, new Error(`the forkserver template exited${tail ? `: ${tail}` : ''}`));
     });
     template.once('error', () => {});
-    this.#send(template, { type: 'configure', preload: this.#preload, tsLoader: this.#tsLoader });
+    this.#send(template, { type: 'configure', preload: this.#preload, execArgv: inheritExecArgv(process.execArgv), tsLoader: this.#tsLoader });
     if (this.#learned.size) this.#send(template, { type: 'learn', modules: [...this.#learned] });
     this.#updateRef();
     return template;

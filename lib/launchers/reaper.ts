@@ -1,15 +1,65 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
 /**
- * Last line of defence against orphans: when the parent exits by any route that runs 'exit'
- * handlers (normal end, process.exit, uncaught exception), every worker group still alive is killed.
- * Workers are session leaders (spawned detached), so a terminal's Ctrl-C never reaches them; they
- * rely on this, on noticing their lost channel, and on their watchdog thread (parent SIGKILLed).
+ * No worker may outlive the application. Three layers see to it:
+ * - a worker that notices its channel close (the application is gone) kills its own process group;
+ * - when the application exits by a route that runs 'exit' handlers, every worker group still
+ *   alive is killed here, synchronously;
+ * - when the application is killed outright (SIGKILL, OOM killer) while a worker is stuck in a
+ *   synchronous loop, the reaper process below kills the groups: a tiny `/bin/sh` loop (about
+ *   1 MB, like Python's resource tracker) that reads "+ pid" / "- pid" lines from the application
+ *   and, at end of input (the application is gone), SIGKILLs every group it still knows.
+ * Workers lead their own process groups (spawned detached), so a group kill also ends whatever
+ * their tasks started; detached processes do not get a terminal's Ctrl-C, hence all of this.
  */
+const REAPER_SCRIPT = `trap '' INT HUP
+list=" "
+while read -r op pid; do
+  case "$op" in
+    +) list="$list$pid " ;;
+    -) new=" "; for p in $list; do [ "$p" = "$pid" ] || new="$new$p "; done; list=$new ;;
+  esac
+done
+for p in $list; do kill -s KILL -- "-$p" 2>/dev/null || kill -s KILL "$p" 2>/dev/null; done`;
+
+/** The reaper's name in `ps`, so people (and the specs) can tell what it is. */
+export const REAPER_NAME = 'procpool-reaper';
+
 const groups = new Set<number>();
-let installed = false;
+let reaper: ChildProcess | undefined;
+let exitHookInstalled = false;
 
 function killAll(): void {
   for (const pid of groups) killGroup(pid, 'SIGKILL');
   groups.clear();
+}
+
+function startReaper(): ChildProcess | undefined {
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', REAPER_SCRIPT, REAPER_NAME], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  } catch {
+    return undefined;
+  }
+  child.on('error', () => {
+    if (reaper === child) reaper = undefined;
+  });
+  child.on('exit', () => {
+    if (reaper !== child) return;
+    reaper = undefined;
+    // Killed by someone: watch the groups again with a new one.
+    if (groups.size) send(`+ ${[...groups].join('\n+ ')}`);
+  });
+  child.stdin?.on('error', () => {});
+  // It must never keep the application alive.
+  child.unref();
+  (child.stdin as unknown as { unref?(): void } | null)?.unref?.();
+  return child;
+}
+
+function send(lines: string): void {
+  reaper ??= startReaper();
+  reaper?.stdin?.write(`${lines}\n`);
 }
 
 /** Sends `signal` to process group `pid`, falling back to the process alone. Never throws. */
@@ -26,16 +76,23 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Registers a live worker process group. */
+/** Registers a live process group (a worker, a forkserver template). */
 export function trackGroup(pid: number): void {
-  if (!installed) {
-    installed = true;
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
     process.on('exit', killAll);
   }
   groups.add(pid);
+  send(`+ ${pid}`);
 }
 
 /** Forgets a process group that has been reaped and killed. */
 export function untrackGroup(pid: number): void {
-  groups.delete(pid);
+  if (!groups.delete(pid)) return;
+  reaper?.stdin?.write(`- ${pid}\n`);
+}
+
+/** The reaper's pid, if it runs (for the specs). */
+export function reaperPid(): number | undefined {
+  return reaper?.pid;
 }

@@ -6,6 +6,7 @@ import {
   PoolClosedError,
   PoolTerminatedError,
   SerializationError,
+  TaskTimeoutError,
   WorkerLostError,
   WorkerStartError,
 } from '../errors';
@@ -13,8 +14,9 @@ import type { Launcher, LaunchOptions } from '../launchers/launcher';
 import { describeTask } from '../tasks/task-ref';
 import type { TaskKindValue, TaskRefData, WorkerInit } from '../transport/protocol';
 import { Deque } from './deque';
-import { PoolTask, type TaskOwner } from './task';
-import { PoolWorker, type WorkerExit, type WorkerListener } from './worker';
+import type { PoolEventSink } from './events';
+import { PoolTask, type TaskOwner, type TaskPolicy } from './task';
+import { PoolWorker, type WorkerExit, type WorkerExitReason, type WorkerListener } from './worker';
 
 /**
  * Where a pool is in its life. `running` accepts tasks; `closing` finishes queued work and then
@@ -40,22 +42,43 @@ export interface PoolStats {
   readonly failed: number;
   /** Workers that died unexpectedly after they were ready. */
   readonly crashes: number;
-  /** Workers replaced on purpose (`maxTasksPerChild`). */
+  /** Workers replaced on purpose (`maxTasksPerChild`, `maxMemoryPerChild`). */
   readonly recycles: number;
   /** Starts that failed (initializer threw, died before ready), in the pool's life. */
   readonly startFailures: number;
+  /** Tasks run again after their worker died (`retries`). */
+  readonly retried: number;
+  /** Tasks that ran past their hard `timeout`. */
+  readonly timedOut: number;
+  /** Tasks cancelled through their AbortSignal. */
+  readonly aborted: number;
 }
 
 /** Everything the engine needs, with every default already applied. */
 export interface EngineConfig {
   readonly processes: number;
+  /** Workers kept when idle workers retire (`idleTimeout`). */
+  readonly minProcesses: number;
+  /** Ms a worker may idle before it retires (down to `minProcesses`); undefined: never. */
+  readonly idleTimeoutMs: number | undefined;
   readonly maxTasksPerChild: number | undefined;
   readonly maxStartFailures: number;
   readonly killGracePeriodMs: number;
+  readonly abortGracePeriodMs: number;
+  readonly events: PoolEventSink;
   readonly launcher: Launcher;
   readonly launch: LaunchOptions;
   /** How workers are initialized; a promise while an ESM initializer is looked up. */
   readonly init: WorkerInit | Promise<WorkerInit>;
+}
+
+/** Why a worker left: what the pool asked for, unless it died some other way first. */
+function exitReason(exit: WorkerExit): WorkerExitReason {
+  if (!exit.wasReady) return exit.requested && exit.initError === undefined ? exit.requested : 'start-failed';
+  const forced = exit.requested === 'timeout' || exit.requested === 'aborted' || exit.requested === 'terminated';
+  if (forced) return exit.requested as WorkerExitReason;
+  const clean = exit.exitCode === 0 && exit.signal === null && exit.unanswered.every((t) => t.cancelled);
+  return exit.requested && clean ? exit.requested : 'crashed';
 }
 
 /** `NODE_DEBUG=procpool` logs each worker's life. */
@@ -87,6 +110,8 @@ export class PoolEngine implements WorkerListener {
   /** Launches requested and not yet answered by the launcher. */
   #launching = 0;
   #announcedReady = false;
+  /** Whether the first workers have been requested (idle shrinking only starts after that). */
+  #filled = false;
   #broken: WorkerStartError | Error | undefined;
   #nextTaskId = 1;
   #startFailures = 0;
@@ -98,6 +123,9 @@ export class PoolEngine implements WorkerListener {
   #crashes = 0;
   #recycles = 0;
   #totalStartFailures = 0;
+  #retried = 0;
+  #timedOut = 0;
+  #aborted = 0;
   /**
    * Moving average of how long a task takes in a worker, in ms, per function and kind (a map chunk
    * and a single call of the same function differ): index `fnId * 3 + kind`; 0 = not measured yet.
@@ -123,6 +151,7 @@ export class PoolEngine implements WorkerListener {
       this.#init = config.init;
     }
     this.#ensureWorkers();
+    this.#filled = true;
     this.#updateRef();
   }
 
@@ -149,7 +178,7 @@ export class PoolEngine implements WorkerListener {
    * Serializes a task's input now, so that unserializable arguments fail this task alone.
    * @throws {SerializationError}
    */
-  createTask(fnId: number, kind: TaskKindValue, input: unknown[], owner: TaskOwner, index: number): PoolTask {
+  createTask(fnId: number, kind: TaskKindValue, input: unknown[], owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask {
     let payload: Buffer;
     try {
       payload = serialize(input);
@@ -163,7 +192,7 @@ export class PoolEngine implements WorkerListener {
     }
     const id = this.#nextTaskId;
     this.#nextTaskId = id === 0xffffffff ? 1 : id + 1;
-    return new PoolTask(id, fnId, kind, payload, owner, index);
+    return new PoolTask(id, fnId, kind, payload, owner, index, policy);
   }
 
   /**
@@ -173,10 +202,27 @@ export class PoolEngine implements WorkerListener {
   submit(task: PoolTask): void {
     const refusal = this.state === 'running' || this.state === 'closing' ? this.#broken : new PoolTerminatedError();
     if (refusal) {
-      task.owner.settle(task, false, refusal);
+      task.settle(false, refusal);
       return;
     }
     this.#queue.push(task);
+    if (this.#config.events.wants('taskQueued')) this.#config.events.emit('taskQueued', { id: task.id, task: this.#fnRefs[task.fnId] });
+    this.#scheduleDispatch();
+  }
+
+  /**
+   * The caller gave up on these tasks (its AbortSignal fired; the owner has already rejected):
+   * queued ones are dropped, held ones are aborted in their worker, and a running one that does
+   * not stop within the abort grace period costs its worker.
+   */
+  abandon(tasks: Iterable<PoolTask>): void {
+    for (const task of tasks) {
+      const holder = task.holder;
+      const wasSettled = task.cancelled;
+      task.cancelled = true;
+      if (!wasSettled) this.#aborted++;
+      if (holder) holder.abort(task, this.#config.abortGracePeriodMs);
+    }
     this.#scheduleDispatch();
   }
 
@@ -196,7 +242,7 @@ export class PoolEngine implements WorkerListener {
   ready(): Promise<void> {
     const refusal = this.state === 'running' ? this.#broken : new PoolClosedError('The pool is closed; it will not become ready.');
     if (refusal) return Promise.reject(refusal);
-    if (this.#countReady() >= this.processes) return Promise.resolve();
+    if (this.#countReady() >= this.#target()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.#readyWaiters.push({ resolve, reject });
       this.#updateRef();
@@ -222,6 +268,9 @@ export class PoolEngine implements WorkerListener {
       crashes: this.#crashes,
       recycles: this.#recycles,
       startFailures: this.#totalStartFailures,
+      retried: this.#retried,
+      timedOut: this.#timedOut,
+      aborted: this.#aborted,
     };
   }
 
@@ -243,10 +292,10 @@ export class PoolEngine implements WorkerListener {
     if (this.state === 'closed' || this.state === 'terminating') return this.#closed;
     this.state = 'terminating';
     const error = new PoolTerminatedError();
-    for (const task of this.#queue.drain()) if (!task.cancelled) task.owner.settle(task, false, error);
+    for (const task of this.#queue.drain()) task.settle(false, error);
     for (const worker of this.#workers) {
-      for (const task of worker.inFlight.drain()) if (!task.cancelled) task.owner.settle(task, false, error);
-      worker.terminate(this.#config.killGracePeriodMs);
+      for (const task of worker.inFlight.drain()) task.settle(false, error);
+      worker.terminate(this.#config.killGracePeriodMs, 'terminated');
     }
     this.#failReadyWaiters(error);
     this.#maybeClosed();
@@ -268,7 +317,8 @@ export class PoolEngine implements WorkerListener {
     debug('%s (pid %d) ready', worker.name, worker.pid);
     this.#startFailures = 0;
     worker.busySince = performance.now();
-    if (this.#countReady() >= this.processes) {
+    this.#config.events.emit('workerStart', { pid: worker.pid, name: worker.name, startMethod: this.#config.launcher.method });
+    if (this.#countReady() >= this.#target()) {
       const waiters = this.#readyWaiters;
       this.#readyWaiters = [];
       for (const waiter of waiters) waiter.resolve();
@@ -287,37 +337,88 @@ export class PoolEngine implements WorkerListener {
     const key = task.fnId * 3 + task.kind;
     const average = this.#taskMs[key] ?? 0;
     this.#taskMs[key] = average === 0 ? took : average * 0.8 + took * 0.2;
+    if (!task.cancelled) this.#settle(task, ok, value);
+    if (this.#config.idleTimeoutMs !== undefined && worker.inFlight.length === 0) this.#armIdle(worker);
+    this.#scheduleDispatch();
+  }
+
+  taskOverdue(worker: PoolWorker, task: PoolTask, why: 'timeout' | 'aborted'): void {
+    if (worker.state === 'exited' || worker.inFlight.peek() !== task) return;
+    if (why === 'timeout' && !task.cancelled) {
+      this.#timedOut++;
+      const limit = task.policy.timeout as number;
+      this.#settle(task, false, new TaskTimeoutError(limit, 'hard', `Task ${describeTask(this.#fnRefs[task.fnId])}`));
+    }
+    debug('%s (pid %d): task %d %s; killing the worker', worker.name, worker.pid, task.id, why === 'timeout' ? 'timed out' : 'ignored its abort');
+    worker.terminate(this.#config.killGracePeriodMs, why);
+    this.#scheduleDispatch();
+  }
+
+  workerOverMemory(worker: PoolWorker): void {
+    if (worker.state !== 'ready') return;
+    debug('%s (pid %d) is over maxMemoryPerChild; retiring it', worker.name, worker.pid);
+    this.#recycles++;
+    worker.stop('memory');
+    this.#scheduleDispatch();
+  }
+
+  /** Settles a task and counts it. */
+  #settle(task: PoolTask, ok: boolean, value: unknown): void {
     if (ok) this.#completed++;
     else this.#failed++;
-    if (!task.cancelled) task.owner.settle(task, ok, value);
-    this.#scheduleDispatch();
+    task.settle(ok, value);
+    if (this.#config.events.wants('taskSettled')) this.#config.events.emit('taskSettled', { id: task.id, ok, error: ok ? undefined : value });
   }
 
   workerExited(worker: PoolWorker, exit: WorkerExit): void {
     debug('%s (pid %d) exited: code %s, signal %s, %d unanswered', worker.name, worker.pid, exit.exitCode, exit.signal, exit.unanswered.length);
     this.#workers.delete(worker);
+    const reason = exitReason(exit);
+    this.#config.events.emit('workerExit', { pid: worker.pid, name: worker.name, exitCode: exit.exitCode, signal: exit.signal, reason });
     if (this.state === 'terminating') {
       this.#maybeClosed();
       return;
     }
-    this.#recordExit(exit, worker);
+    this.#recordExit(exit);
     this.#dispatch();
   }
 
-  #recordExit(exit: WorkerExit, worker?: PoolWorker): void {
-    if (exit.wasReady && (exit.unanswered.length > 0 || worker?.stopRequested === false)) this.#crashes++;
+  #recordExit(exit: WorkerExit): void {
+    if (exitReason(exit) === 'crashed') this.#crashes++;
     if (!exit.wasReady) {
-      this.#startFailed(exit);
-    } else if (exit.unanswered.length) {
-      const [running, ...notStarted] = exit.unanswered;
-      for (let i = notStarted.length - 1; i >= 0; i--) this.#queue.unshift(notStarted[i]);
-      if (!running.received) {
-        this.#queue.unshift(running);
-      } else if (!running.cancelled) {
-        this.#failed++;
-        running.owner.settle(running, false, new WorkerLostError(exit, `task ${describeTask(this.#fnRefs[running.fnId])}`));
-      }
+      // Stopped on purpose before it was ready (the pool closed): not a failure, unless it failed.
+      if (exit.requested === undefined || exit.initError !== undefined) this.#startFailed(exit);
+      return;
     }
+    if (!exit.unanswered.length) return;
+    const [running, ...notStarted] = exit.unanswered;
+    // Tasks behind the running one never started: they run elsewhere, in their order.
+    for (let i = notStarted.length - 1; i >= 0; i--) this.#queue.unshift(notStarted[i]);
+    if (running.cancelled) return;
+    if (!running.received) {
+      this.#queue.unshift(running);
+    } else if (running.retriesLeft > 0) {
+      running.retriesLeft--;
+      running.received = false;
+      running.started = false;
+      this.#retried++;
+      this.#queue.unshift(running);
+    } else {
+      this.#settle(running, false, new WorkerLostError(exit, `task ${describeTask(this.#fnRefs[running.fnId])}`));
+    }
+  }
+
+  /** idleTimeout: a worker with nothing to do for that long retires, down to minProcesses. */
+  #armIdle(worker: PoolWorker): void {
+    clearTimeout(worker.idleTimer);
+    worker.idleTimer = setTimeout(() => {
+      worker.idleTimer = undefined;
+      if (worker.state !== 'ready' || worker.inFlight.length > 0 || this.#queue.length > 0) return;
+      if (this.#countLive() <= this.#config.minProcesses) return;
+      worker.stop('idle');
+      this.#scheduleDispatch();
+    }, this.#config.idleTimeoutMs);
+    worker.idleTimer.unref();
   }
 
   // --- scheduling -----------------------------------------------------------------------------
@@ -345,7 +446,7 @@ export class PoolEngine implements WorkerListener {
     const ready = [...this.#workers].filter((w) => w.state === 'ready');
     if (ready.length && this.#queue.length) this.#assign(ready);
     if (this.state === 'closing' && this.#queue.length === 0 && this.#producers === 0) {
-      for (const worker of this.#workers) if (worker.state === 'ready' || worker.state === 'starting') worker.stop();
+      for (const worker of this.#workers) if (worker.state === 'ready' || worker.state === 'starting') worker.stop('closed');
     }
     this.#ensureWorkers();
     this.#maybeClosed();
@@ -376,15 +477,21 @@ export class PoolEngine implements WorkerListener {
       quota[best]--;
     }
     const now = performance.now();
+    const events = this.#config.events;
     for (let i = 0; i < ready.length; i++) {
       if (!batches[i].length) continue;
       const worker = ready[i];
       if (worker.inFlight.length === 0) worker.busySince = now;
+      if (worker.idleTimer) {
+        clearTimeout(worker.idleTimer);
+        worker.idleTimer = undefined;
+      }
       worker.send(batches[i], (fnId) => this.#fnRefs[fnId]);
+      if (events.wants('taskStart')) for (const task of batches[i]) events.emit('taskStart', { id: task.id, pid: worker.pid });
       // maxTasksPerChild: a worker that got its last task retires after it; a fresh one replaces it.
       if (quota[i] <= 0) {
         this.#recycles++;
-        worker.stop();
+        worker.stop('recycled');
       }
     }
   }
@@ -395,13 +502,27 @@ export class PoolEngine implements WorkerListener {
     return n;
   }
 
+  /** Workers that are, or will be, able to take tasks. */
+  #countLive(): number {
+    let live = this.#launching;
+    for (const w of this.#workers) if (w.state === 'starting' || w.state === 'ready') live++;
+    return live;
+  }
+
   #ensureWorkers(): void {
     if (this.#broken || !this.#init) return;
     if (this.state === 'terminating' || this.state === 'closed') return;
     if (this.state === 'closing' && this.#queue.length === 0) return;
-    let live = this.#launching;
-    for (const w of this.#workers) if (w.state === 'starting' || w.state === 'ready') live++;
-    for (; live < this.processes; live++) this.#spawn();
+    for (let live = this.#countLive(); live < this.#target(); live++) this.#spawn();
+  }
+
+  /**
+   * How many workers the pool wants now: all of them, except that with idleTimeout an idle pool
+   * (once started) only replaces workers down to minProcesses, and grows back when work comes.
+   */
+  #target(): number {
+    const shrinking = this.#config.idleTimeoutMs !== undefined && this.#filled && this.#queue.length === 0;
+    return shrinking ? Math.min(this.processes, Math.max(this.#config.minProcesses, this.#countReady())) : this.processes;
   }
 
   #spawn(): void {
@@ -416,7 +537,7 @@ export class PoolEngine implements WorkerListener {
         debug('%s (pid %d) launched by %s', worker.name, worker.pid, this.#config.launcher.method);
         this.#workers.add(worker);
         // Terminated while it was being launched: it goes at once, through the usual exit path.
-        if (this.state === 'terminating' || this.state === 'closed') worker.terminate(0);
+        if (this.state === 'terminating' || this.state === 'closed') worker.terminate(0, 'terminated');
         else this.#scheduleDispatch();
       },
       (error: unknown) => {
@@ -433,7 +554,7 @@ export class PoolEngine implements WorkerListener {
       this.#maybeClosed();
       return;
     }
-    this.#recordExit({ pid: 0, exitCode: null, signal: null, stderr: [], wasReady: false, spawnError, unanswered: [] });
+    this.#recordExit({ pid: 0, exitCode: null, signal: null, stderr: [], wasReady: false, requested: undefined, spawnError, unanswered: [] });
     this.#dispatch();
   }
 
@@ -452,7 +573,7 @@ export class PoolEngine implements WorkerListener {
       cause = exit.spawnError;
     } else {
       cause = new WorkerLostError(exit, 'its start-up');
-      reason = (cause as Error).message;
+      reason = (cause as Error).message.split('\n')[0];
     }
     if (this.#startFailures < this.#config.maxStartFailures) return;
     this.#break(
@@ -461,6 +582,7 @@ export class PoolEngine implements WorkerListener {
           `Last failure: ${reason}`,
         this.#startFailures,
         cause,
+        exit.stderr,
       ),
     );
   }
@@ -469,8 +591,8 @@ export class PoolEngine implements WorkerListener {
   #break(error: Error): void {
     if (this.#broken) return;
     this.#broken = error;
-    for (const task of this.#queue.drain()) if (!task.cancelled) task.owner.settle(task, false, error);
-    for (const worker of this.#workers) worker.stop();
+    for (const task of this.#queue.drain()) task.settle(false, error);
+    for (const worker of this.#workers) worker.stop('broken');
     this.#failReadyWaiters(error);
     this.#scheduleDispatch();
   }

@@ -3,7 +3,7 @@ import type { TaskKindValue } from '../transport/protocol';
 import { checkTimeout } from '../validate';
 import { Deque } from './deque';
 import type { PoolEngine } from './engine';
-import type { PoolTask, TaskOwner } from './task';
+import type { PoolTask, TaskOwner, TaskPolicy } from './task';
 
 interface Waiter<T> {
   resolve(result: IteratorResult<T, undefined>): void;
@@ -27,6 +27,10 @@ export interface IMapSetup {
   readonly kind: TaskKindValue;
   readonly chunksize: number;
   readonly ordered: boolean;
+  readonly policy: TaskPolicy;
+  /** Cancels the iteration: the next `next()` rejects with `abortError(signal)`. */
+  readonly signal?: AbortSignal;
+  readonly abortError: (signal: AbortSignal) => Error;
 }
 
 /** Chunks each worker may have submitted or buffered ahead of the consumer. */
@@ -49,12 +53,16 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
   readonly #chunksize: number;
   readonly #ordered: boolean;
   readonly #window: number;
+  readonly #policy: TaskPolicy;
+  /** Set when the caller's signal fired: the next waiter gets it, then the iteration is over. */
+  #aborted: Error | undefined;
   #fnId: number | undefined;
   #source: AnyIterator | undefined;
   #sourceDone = false;
   #pulling = false;
   #finished = false;
   #release: (() => void) | undefined;
+  #detach: (() => void) | undefined;
   #nextSeq = 0;
   /** Chunks submitted whose values have not yet been handed to the consumer. */
   #outstanding = 0;
@@ -75,7 +83,21 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
     this.#chunksize = setup.chunksize;
     this.#ordered = setup.ordered;
     this.#window = Math.max(2, setup.engine.processes * LOOKAHEAD_PER_WORKER);
+    this.#policy = setup.policy;
     this.#release = setup.engine.holdOpen();
+    const signal = setup.signal;
+    if (signal) {
+      const onAbort = (): void => {
+        if (this.#finished) return;
+        this.#aborted = setup.abortError(signal);
+        const pending = [...this.#tasks.values()];
+        void this.#finish();
+        this.#engine.abandon(pending);
+        this.#deliver();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#detach = () => signal.removeEventListener('abort', onAbort);
+    }
     try {
       const source = setup.source as { [Symbol.asyncIterator]?: () => AsyncIterator<unknown>; [Symbol.iterator]?: () => Iterator<unknown> };
       this.#source = source[Symbol.asyncIterator] ? (source[Symbol.asyncIterator] as () => AsyncIterator<unknown>).call(source) : (source[Symbol.iterator] as () => Iterator<unknown>).call(source);
@@ -177,7 +199,7 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
     this.#outstanding++;
     let task: PoolTask;
     try {
-      task = this.#engine.createTask(this.#fnId as number, this.#kind, items, this, seq);
+      task = this.#engine.createTask(this.#fnId as number, this.#kind, items, this, seq, this.#policy);
     } catch (error) {
       // This chunk's arguments cannot be serialized: it fails in its place; nothing is sent.
       if (this.#ordered) this.#bySeq.set(seq, { ok: false, value: error });
@@ -217,6 +239,11 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
 
   /** The next thing to hand a waiter, or undefined if it must wait. */
   #produce(): Outcome | undefined {
+    if (this.#aborted) {
+      const error = this.#aborted;
+      this.#aborted = undefined;
+      return { ok: false, value: error };
+    }
     for (;;) {
       if (this.#valueIndex < this.#values.length) {
         const value = this.#values[this.#valueIndex];
@@ -276,6 +303,8 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
       }
     }
     this.#releaseProducer();
+    this.#detach?.();
+    this.#detach = undefined;
     return closing;
   }
 

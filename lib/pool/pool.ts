@@ -1,20 +1,41 @@
-import { InvalidArgumentError } from '../errors';
+import { EventEmitter } from 'node:events';
+import { AbortError, InvalidArgumentError } from '../errors';
 import { createLauncher } from '../launchers';
 import type { StartMethod } from '../launchers/launcher';
 import { resolvePoolOptions, type PoolOptions } from '../options';
 import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
 import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
-import { checkFunction, checkInteger, checkIterable } from '../validate';
+import { checkFunction, checkInteger, checkIterable, checkTimeout } from '../validate';
 import { AsyncResult, type Completion, type ResultCallbacks } from './async-result';
 import { PoolEngine, type PoolState, type PoolStats } from './engine';
+import { PoolEventSink, type PoolEventMap } from './events';
 import { IMapIterator } from './imap';
 import { CallJob, MapJob, defaultChunksize } from './jobs';
+import type { PoolTask, TaskPolicy } from './task';
 
 /** A function's result once awaited in the worker. */
 type Result<F extends TaskFunction> = Awaited<ReturnType<F>>;
 
+/** What every submission call accepts (each falls back to the pool's default). */
+export interface TaskOptions {
+  /**
+   * Hard limit in ms, from the task's start: the worker is killed and replaced, the task rejects
+   * with `TaskTimeoutError`. For `map`, the limit of each chunk.
+   */
+  timeout?: number;
+  /** Soft limit in ms: the task's `taskSignal()` is aborted so that it can stop by itself. */
+  softTimeout?: number;
+  /**
+   * Cancels the call: queued tasks are dropped, a running one has its `taskSignal()` aborted and
+   * `abortGracePeriod` to stop before its worker is killed. The call rejects with `AbortError`.
+   */
+  signal?: AbortSignal;
+  /** Times a task is run again if its worker dies under it (idempotent tasks only). */
+  retries?: number;
+}
+
 /** Options of `map`, `starmap` and their async forms. */
-export interface MapOptions {
+export interface MapOptions extends TaskOptions {
   /**
    * Items per task sent to a worker.
    * @default ceil(n / (4 × processes)), as Python
@@ -23,7 +44,7 @@ export interface MapOptions {
 }
 
 /** Options of `imap` and `imapUnordered`. */
-export interface IMapOptions {
+export interface IMapOptions extends TaskOptions {
   /** Items per task sent to a worker. @default 1 */
   chunksize?: number;
 }
@@ -32,7 +53,7 @@ export interface IMapOptions {
 export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
 
 /** Options of `applyAsync`. */
-export type ApplyAsyncOptions<R> = ResultCallbacks<R>;
+export interface ApplyAsyncOptions<R> extends TaskOptions, ResultCallbacks<R> {}
 
 /** Input of `map` and friends: any iterable, sync or async. */
 export type Items<T> = Iterable<T> | AsyncIterable<T>;
@@ -52,6 +73,10 @@ function collect<T>(items: Items<T>): T[] | Promise<T[]> {
   })();
 }
 
+function abortError(signal: AbortSignal): AbortError {
+  return new AbortError('The task was aborted by its AbortSignal.', { cause: signal.reason });
+}
+
 /**
  * A pool of worker processes with Python's `multiprocessing.Pool` surface. Tasks are exported
  * functions (or `taskRef`s); they run in separate OS processes, so a task that crashes, leaks or
@@ -60,32 +85,48 @@ function collect<T>(items: Items<T>): T[] | Promise<T[]> {
  * Every submission reports problems through what it returns (a rejected promise, a failed
  * `AsyncResult`, an iterator that throws); none throws synchronously.
  *
+ * Events (see {@link PoolEventMap}): `workerStart`, `workerExit` (with a reason), `taskQueued`,
+ * `taskStart`, `taskSettled`.
+ *
  * @example
  * await using pool = new Pool({ processes: 4 });
  * await pool.map(square, [1, 2, 3]); // [1, 4, 9]
  */
-export class Pool {
+export class Pool extends EventEmitter {
   readonly #engine: PoolEngine;
   readonly #startMethod: StartMethod;
+  readonly #defaults: TaskPolicy;
 
   constructor(options: PoolOptions = {}) {
+    super();
     const resolved = resolvePoolOptions(options);
     this.#startMethod = resolved.startMethod;
+    this.#defaults = resolved.defaults;
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
     const initargs = options.initargs ?? [];
-    const init = (ref: TaskRefData | undefined) => ({ preload: resolved.preload, initializer: ref, initargs, tsLoader: resolved.tsLoader });
+    const init = (ref: TaskRefData | undefined) => ({
+      preload: resolved.preload,
+      initializer: ref,
+      initargs,
+      tsLoader: resolved.tsLoader,
+      maxMemoryMb: resolved.maxMemoryMb,
+    });
     this.#engine = new PoolEngine({
       processes: resolved.processes,
+      minProcesses: resolved.minProcesses,
+      idleTimeoutMs: resolved.idleTimeoutMs,
       maxTasksPerChild: resolved.maxTasksPerChild,
       maxStartFailures: resolved.maxStartFailures,
       killGracePeriodMs: resolved.killGracePeriodMs,
+      abortGracePeriodMs: resolved.abortGracePeriodMs,
+      events: new PoolEventSink(this),
       launcher: createLauncher(resolved.startMethod, resolved),
       launch: resolved.launch,
       init: isPromise(initializer) ? initializer.then(init) : init(initializer),
     });
   }
 
-  /** Number of worker processes the pool keeps. */
+  /** Number of worker processes the pool keeps (at most). */
   get processes(): number {
     return this.#engine.processes;
   }
@@ -100,7 +141,7 @@ export class Pool {
     return this.#engine.state;
   }
 
-  /** Counters: workers, spares, queued/running/completed/failed tasks, crashes, recycles. */
+  /** Counters: workers, spares, queued/running/completed/failed tasks, crashes, recycles... */
   stats(): PoolStats {
     return this.#engine.stats();
   }
@@ -119,19 +160,22 @@ export class Pool {
   }
 
   /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
-  apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>): Promise<Result<F>> {
-    return Promise.resolve(this.applyAsync(fn, args));
+  apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options?: TaskOptions): Promise<Result<F>> {
+    return Promise.resolve(this.applyAsync(fn, args, options));
   }
 
   /** Calls `fn(...args)` in a worker; returns an {@link AsyncResult} at once. */
   applyAsync<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options: ApplyAsyncOptions<Result<F>> = {}): AsyncResult<Result<F>> {
     return new AsyncResult<Result<F>>((done) => {
-      this.#checkCallbacks(options);
+      const policy = this.#policy(options);
       const input: unknown[] = args === undefined ? [] : args;
       if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
-      this.#withFunction(fn, done, (fnId) => {
-        const job = new CallJob(done as Completion<unknown>);
-        this.#engine.submit(this.#engine.createTask(fnId, TaskKind.Call, input, job, 0));
+      const tasks: PoolTask[] = [];
+      const guarded = this.#guard(done as Completion<unknown>, options.signal, tasks);
+      this.#withFunction(fn, guarded, (fnId) => {
+        const task = this.#engine.createTask(fnId, TaskKind.Call, input, new CallJob(guarded), 0, policy);
+        tasks.push(task);
+        this.#engine.submit(task);
       });
     }, options);
   }
@@ -194,9 +238,46 @@ export class Pool {
     await this.join();
   }
 
-  #checkCallbacks(options: ResultCallbacks<never>): void {
+  /** Checks a call's options and merges them over the pool's defaults. */
+  #policy(options: TaskOptions & ResultCallbacks<never>): TaskPolicy {
     checkFunction(options.callback, 'callback');
     checkFunction(options.errorCallback, 'errorCallback');
+    checkTimeout(options.timeout, 'timeout');
+    checkTimeout(options.softTimeout, 'softTimeout');
+    checkInteger(options.retries, 'retries', 0);
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new InvalidArgumentError(`Expected \`signal\` to be an AbortSignal, got \`${String(options.signal)}\`.`);
+    }
+    return {
+      timeout: options.timeout ?? this.#defaults.timeout,
+      softTimeout: options.softTimeout ?? this.#defaults.softTimeout,
+      retries: options.retries ?? this.#defaults.retries,
+      abortable: options.signal !== undefined,
+    };
+  }
+
+  /**
+   * Wires a call's AbortSignal: when it fires, the call rejects with `AbortError` and its tasks are
+   * abandoned (dropped, or aborted in their worker). The listener goes when the call settles.
+   */
+  #guard<T>(done: Completion<T>, signal: AbortSignal | undefined, tasks: Iterable<PoolTask>): Completion<T> {
+    if (!signal) return done;
+    if (signal.aborted) throw abortError(signal);
+    const onAbort = (): void => {
+      done.reject(abortError(signal));
+      this.#engine.abandon(tasks);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    return {
+      resolve: (value) => {
+        signal.removeEventListener('abort', onAbort);
+        done.resolve(value);
+      },
+      reject: (error) => {
+        signal.removeEventListener('abort', onAbort);
+        done.reject(error);
+      },
+    };
   }
 
   /** Resolves the task's reference and hands its id to `submit`; every failure goes to `done`. */
@@ -217,20 +298,21 @@ export class Pool {
 
   #mapAsync<R>(fn: unknown, items: Items<unknown>, kind: TaskKindValue, options: MapAsyncOptions<R>): AsyncResult<R[]> {
     return new AsyncResult<R[]>((done) => {
-      this.#checkCallbacks(options);
+      const policy = this.#policy(options);
       checkInteger(options.chunksize, 'chunksize', 1);
       checkIterable(items, 'items');
+      const tasks: PoolTask[] = [];
+      const guarded = this.#guard(done, options.signal, tasks);
       const start = (list: unknown[]): void => {
-        this.#withFunction(fn, done, (fnId) => {
+        this.#withFunction(fn, guarded, (fnId) => {
           if (list.length === 0) {
-            done.resolve([]);
+            guarded.resolve([]);
             return;
           }
           const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
-          const job = new MapJob(list.length, done as Completion<unknown[]>);
-          const tasks = [];
+          const job = new MapJob(list.length, guarded as Completion<unknown[]>);
           for (let offset = 0; offset < list.length; offset += size) {
-            const task = this.#engine.createTask(fnId, kind, list.slice(offset, offset + size), job, offset);
+            const task = this.#engine.createTask(fnId, kind, list.slice(offset, offset + size), job, offset, policy);
             job.add(task);
             tasks.push(task);
           }
@@ -238,16 +320,19 @@ export class Pool {
         });
       };
       const list = collect(items);
-      if (isPromise(list)) list.then(start).catch(done.reject);
+      if (isPromise(list)) list.then(start).catch(guarded.reject);
       else start(list);
     }, options);
   }
 
   #imap<T>(fn: unknown, items: Items<unknown>, options: IMapOptions, ordered: boolean): IMapIterator<T> {
     let fnId: number | Promise<number>;
+    let policy: TaskPolicy = {};
     try {
+      policy = this.#policy(options);
       checkInteger(options.chunksize, 'chunksize', 1);
       checkIterable(items, 'items');
+      if (options.signal?.aborted) throw abortError(options.signal);
       const refusal = this.#engine.acceptError();
       if (refusal) throw refusal;
       const ref = resolveTask(fn);
@@ -263,6 +348,17 @@ export class Pool {
       kind: TaskKind.Map,
       chunksize: options.chunksize ?? 1,
       ordered,
+      policy,
+      signal: options.signal,
+      abortError,
     });
   }
+}
+
+/** Typed listeners for the pool's events. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Pool {
+  on<K extends keyof PoolEventMap>(event: K, listener: (...args: PoolEventMap[K]) => void): this;
+  once<K extends keyof PoolEventMap>(event: K, listener: (...args: PoolEventMap[K]) => void): this;
+  off<K extends keyof PoolEventMap>(event: K, listener: (...args: PoolEventMap[K]) => void): this;
 }

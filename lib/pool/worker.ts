@@ -3,17 +3,32 @@ import { SerializationError, type WorkerExitInfo } from '../errors';
 import type { WorkerProcess } from '../launchers/launcher';
 import { decodeError, type EncodedError } from '../transport/error-codec';
 import { FRAME_HEADER, FrameReader, encodeFrame, writeFrameHeader } from '../transport/frames';
-import { FromWorker, ToWorker, type TaskRefData } from '../transport/protocol';
+import { AbortReason, FromWorker, ToWorker, type TaskRefData } from '../transport/protocol';
 import { Deque } from './deque';
-import type { PoolTask } from './task';
+import type { PoolTask, TaskHolder } from './task';
 
 /** Where a worker is in its life. */
 export type WorkerState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** Why a worker left, as the pool's `workerExit` event reports it. */
+export type WorkerExitReason =
+  | 'closed'
+  | 'recycled'
+  | 'memory'
+  | 'idle'
+  | 'timeout'
+  | 'aborted'
+  | 'terminated'
+  | 'broken'
+  | 'crashed'
+  | 'start-failed';
 
 /** How a worker's life ended, with everything it still held. */
 export interface WorkerExit extends WorkerExitInfo {
   /** Whether it ever reported ready. */
   readonly wasReady: boolean;
+  /** Why the pool asked it to leave, if it did. */
+  readonly requested: WorkerExitReason | undefined;
   /** What its initializer or preload threw, when that is why it exited. */
   readonly initError?: unknown;
   /** Why the process could not be started at all. */
@@ -26,6 +41,10 @@ export interface WorkerExit extends WorkerExitInfo {
 export interface WorkerListener {
   workerReady(worker: PoolWorker): void;
   taskDone(worker: PoolWorker, task: PoolTask, ok: boolean, value: unknown): void;
+  /** A task's hard timeout passed, or an aborted task ignored its signal past the grace period. */
+  taskOverdue(worker: PoolWorker, task: PoolTask, why: 'timeout' | 'aborted'): void;
+  /** The worker's resident memory passed `maxMemoryPerChild`. */
+  workerOverMemory(worker: PoolWorker): void;
   workerExited(worker: PoolWorker, exit: WorkerExit): void;
 }
 
@@ -41,9 +60,10 @@ const TASK_HEADER = 13;
 /**
  * Parent-side record of one worker process (piscina's per-worker task ownership): the tasks it
  * holds, in the order it runs them, so that its death is attributed exactly: the first unanswered
- * task was running and is lost; the rest had not started and can run elsewhere.
+ * task was running and is lost; the rest had not started and can run elsewhere. It also keeps the
+ * clock of the running task (timeouts, the grace period after an abort).
  */
-export class PoolWorker {
+export class PoolWorker implements TaskHolder {
   state: WorkerState = 'starting';
   /** Tasks sent and not yet answered, in the order the worker runs them. */
   readonly inFlight = new Deque<PoolTask>();
@@ -51,12 +71,19 @@ export class PoolWorker {
   dispatched = 0;
   /** When the worker last started on work it holds (its previous answer, or when idle work arrived). */
   busySince = 0;
+  /** Set when the pool asks the worker to leave; an exit without it is a crash. */
+  requested: WorkerExitReason | undefined;
+  /** The pool's idle-timeout timer for this worker. */
+  idleTimer: NodeJS.Timeout | undefined;
   readonly #knownFns = new Set<number>();
   readonly #reader = new FrameReader();
   /** Batches sent whose Received acknowledgement has not arrived, oldest first. */
   readonly #unacknowledged = new Deque<PoolTask[]>();
   #initError: unknown;
+  #everReady = false;
   #killTimer: NodeJS.Timeout | undefined;
+  /** Timers of the task running now (soft/hard timeout, abort grace), cleared when it answers. */
+  #clock: { task: PoolTask; timers: NodeJS.Timeout[] } | undefined;
 
   constructor(
     readonly child: WorkerProcess,
@@ -74,21 +101,27 @@ export class PoolWorker {
       await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, DRAIN_TIMEOUT_MS)))]);
       clearTimeout(timer);
       clearTimeout(this.#killTimer);
-      const wasReady = this.state !== 'starting';
+      clearTimeout(this.idleTimer);
+      this.#stopClock();
+      const wasReady = this.#everReady;
       this.state = 'exited';
+      const unanswered = this.inFlight.drain();
+      for (const task of unanswered) task.holder = undefined;
       listener.workerExited(this, {
         pid: child.pid,
         exitCode: status.exitCode,
         signal: status.signal,
         stderr: child.stderrTail(),
         wasReady,
+        requested: this.requested,
         initError: this.#initError,
         spawnError: status.error,
-        unanswered: this.inFlight.drain(),
+        unanswered,
       });
     });
     if (child.initialized) {
       this.state = 'ready';
+      this.#everReady = true;
       queueMicrotask(() => {
         if (this.state === 'ready') listener.workerReady(this);
       });
@@ -120,6 +153,7 @@ export class PoolWorker {
         ref.copy(body, 4);
         input.write(encodeFrame(ToWorker.Define, body));
       }
+      task.holder = this;
       this.inFlight.push(task);
     }
     this.dispatched += tasks.length;
@@ -135,7 +169,7 @@ export class PoolWorker {
       }
       frame.writeUInt32LE(task.id, offset);
       frame.writeUInt32LE(task.fnId, offset + 4);
-      frame[offset + 8] = task.kind;
+      frame[offset + 8] = task.wire;
       frame.writeUInt32LE(task.payload.length, offset + 9);
       offset += TASK_HEADER;
       if (copy) {
@@ -152,23 +186,69 @@ export class PoolWorker {
     this.#unacknowledged.push(tasks);
   }
 
-  /** Whether the pool asked this worker to exit (so its exit is not a crash). */
-  stopRequested = false;
+  /**
+   * Asks the worker to abort a task it holds (the caller's signal fired). A task still waiting in
+   * the worker is skipped; the running one has its signal aborted and `graceMs` to stop before the
+   * pool is told it is overdue.
+   */
+  abort(task: PoolTask, graceMs: number): void {
+    this.#sendAbort(task, AbortReason.Cancelled, 0);
+    task.abortGraceMs = graceMs;
+    // The grace period runs from the task's start: before it, the worker will just skip it.
+    if (task.started) this.#armAbortGrace(task);
+  }
+
+  #armAbortGrace(task: PoolTask): void {
+    this.#clockFor(task).timers.push(setTimeout(() => this.listener.taskOverdue(this, task, 'aborted'), task.abortGraceMs));
+  }
 
   /** Asks the worker to exit once it has answered every task it holds. */
-  stop(): void {
+  stop(reason: WorkerExitReason): void {
     if (this.state === 'exited') return;
     this.state = 'stopping';
-    this.stopRequested = true;
+    this.requested ??= reason;
     this.child.input.write(encodeFrame(ToWorker.Stop));
   }
 
   /** SIGTERM to the worker's group, then SIGKILL after `graceMs` if it is still there. */
-  terminate(graceMs: number): void {
+  terminate(graceMs: number, reason: WorkerExitReason): void {
     if (this.state === 'exited' || this.#killTimer) return;
-    this.stopRequested = true;
+    this.requested ??= reason;
+    this.state = 'stopping';
     this.child.kill('SIGTERM');
     this.#killTimer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+  }
+
+  #sendAbort(task: PoolTask, reason: number, ms: number): void {
+    const body = Buffer.allocUnsafe(9);
+    body.writeUInt32LE(task.id, 0);
+    body[4] = reason;
+    body.writeUInt32LE(ms, 5);
+    this.child.input.write(encodeFrame(ToWorker.Abort, body));
+  }
+
+  #clockFor(task: PoolTask): { task: PoolTask; timers: NodeJS.Timeout[] } {
+    if (this.#clock?.task !== task) {
+      this.#stopClock();
+      this.#clock = { task, timers: [] };
+    }
+    return this.#clock;
+  }
+
+  #stopClock(): void {
+    if (!this.#clock) return;
+    for (const timer of this.#clock.timers) clearTimeout(timer);
+    this.#clock = undefined;
+  }
+
+  /** A timed task reported its start: its timeouts run from now. */
+  #started(task: PoolTask): void {
+    task.started = true;
+    const { timeout, softTimeout } = task.policy;
+    const clock = this.#clockFor(task);
+    if (task.abortGraceMs !== undefined) this.#armAbortGrace(task);
+    if (softTimeout !== undefined) clock.timers.push(setTimeout(() => this.#sendAbort(task, AbortReason.SoftTimeout, softTimeout), softTimeout));
+    if (timeout !== undefined) clock.timers.push(setTimeout(() => this.listener.taskOverdue(this, task, 'timeout'), timeout));
   }
 
   readonly #onFrame = (type: number, buf: Buffer, start: number, end: number): void => {
@@ -181,6 +261,8 @@ export class PoolWorker {
           return;
         }
         this.inFlight.shift();
+        task.holder = undefined;
+        if (this.#clock?.task === task) this.#stopClock();
         let ok = type === FromWorker.Result;
         let value: unknown;
         try {
@@ -193,17 +275,26 @@ export class PoolWorker {
         this.listener.taskDone(this, task, ok, value);
         return;
       }
-      case FromWorker.Ready:
-        if (this.state === 'starting') this.state = 'ready';
-        this.listener.workerReady(this);
+      case FromWorker.Started: {
+        const task = this.inFlight.peek();
+        if (task && task.id === buf.readUInt32LE(start)) this.#started(task);
         return;
+      }
       case FromWorker.Received: {
         const batch = this.#unacknowledged.shift();
         if (batch) for (const task of batch) task.received = true;
         return;
       }
+      case FromWorker.OverMemory:
+        this.listener.workerOverMemory(this);
+        return;
       case FromWorker.Booted:
       case FromWorker.Preloaded:
+        return;
+      case FromWorker.Ready:
+        this.#everReady = true;
+        if (this.state === 'starting') this.state = 'ready';
+        this.listener.workerReady(this);
         return;
       case FromWorker.InitFailed:
         this.#initError = decodeError(deserialize(buf.subarray(start, end)) as EncodedError, `worker ${this.pid}`);

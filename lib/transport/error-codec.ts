@@ -1,5 +1,5 @@
 import { serialize } from 'node:v8';
-import { RemoteError, SerializationError, TaskReferenceError, ErrorCodes } from '../errors';
+import { AbortError, ErrorCodes, RemoteError, SerializationError, TaskReferenceError, TaskTimeoutError } from '../errors';
 
 /**
  * Errors cross the process boundary as plain data: the V8 serializer would drop subclasses, `code`
@@ -69,6 +69,10 @@ function construct(encoded: Extract<EncodedError, { kind: 'error' }>, cause: Rem
       return new TaskReferenceError(encoded.message, options);
     case ErrorCodes.SERIALIZATION:
       return new SerializationError(encoded.message, encoded.props.direction === 'arguments' ? 'arguments' : 'result', options);
+    case ErrorCodes.TASK_TIMEOUT:
+      return new TaskTimeoutError(Number(encoded.props.timeout), encoded.props.kind === 'hard' ? 'hard' : 'soft', 'The task', options);
+    case ErrorCodes.ABORTED:
+      return new AbortError(encoded.message, options);
   }
   if (encoded.errors) return new AggregateError(encoded.errors.map((e) => decodeError(e)), encoded.message, options);
   const Ctor = builtins[encoded.name] ?? Error;

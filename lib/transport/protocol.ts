@@ -12,12 +12,19 @@ export const ToWorker = {
   Init: 1,
   /** Body: u32 function id, v8(TaskRefData). Teaches the worker a function before a task uses it. */
   Define: 2,
-  /** Body: one or more [u32 task id, u32 function id, u8 TaskKind, u32 length, payload]. */
+  /**
+   * Body: one or more [u32 task id, u32 function id, u8 TaskKind | TaskFlags, u32 length, payload].
+   */
   Tasks: 3,
   /** Empty body: finish the tasks already received, then exit. */
   Stop: 4,
   /** Body: v8(string[]). Load these task modules now, ahead of need (pre-warmed workers). */
   Preload: 5,
+  /**
+   * Body: u32 task id, u8 AbortReason. Abort that task: if it runs, its `taskSignal()` is aborted;
+   * if it waits in the worker's queue, it is answered with an abort error instead of running.
+   */
+  Abort: 6,
 } as const;
 
 /** Frame types, worker → parent. */
@@ -39,6 +46,29 @@ export const FromWorker = {
   Received: 14,
   /** Empty body: the modules of a Preload frame are loaded (or failed to, reported at first use). */
   Preloaded: 15,
+  /** Body: u32 task id. A task flagged `Timed` starts now (its timeouts run from here). */
+  Started: 16,
+  /** Body: u32 resident set size in MiB. Over `maxMemoryPerChild`: retire me after my tasks. */
+  OverMemory: 17,
+} as const;
+
+/** Bits above the TaskKind in a task's kind byte. */
+export const TaskFlags = {
+  /** Report `Started` when the task starts (it has a timeout). */
+  Timed: 1 << 4,
+  /** Give the task an AbortSignal (`taskSignal()`) that an Abort frame can abort. */
+  Abortable: 1 << 5,
+} as const;
+
+/** The low bits of a kind byte: the TaskKind. */
+export const KIND_MASK = 0x0f;
+
+/** Why a task is aborted. */
+export const AbortReason = {
+  /** The caller's AbortSignal fired. */
+  Cancelled: 0,
+  /** Its `softTimeout` passed. */
+  SoftTimeout: 1,
 } as const;
 
 /** How a task's payload becomes calls of its function. */
@@ -72,6 +102,8 @@ export interface InitMessage {
   readonly initargs?: readonly unknown[];
   /** A CommonJS hook (e.g. ts-node's register) to load before the first TypeScript module. */
   readonly tsLoader?: string;
+  /** Resident set size (MiB) above which the worker asks to be retired after a task. */
+  readonly maxMemoryMb?: number;
 }
 
 /** An Init message before a launcher names the worker. */
@@ -82,7 +114,7 @@ export type WarmStart = 'snapshot' | 'code-cache';
 
 /** Messages to the forkserver template (over its IPC channel). */
 export type ToTemplate =
-  | { readonly type: 'configure'; readonly preload: readonly string[]; readonly tsLoader?: string }
+  | { readonly type: 'configure'; readonly preload: readonly string[]; readonly execArgv: readonly string[]; readonly tsLoader?: string }
   | { readonly type: 'learn'; readonly modules: readonly string[] }
   | {
       readonly type: 'spawn';

@@ -3,9 +3,7 @@
  * fd 4 synchronously (see `writeAllSync`), and exits when told to stop or when the parent is gone.
  */
 import { Socket } from 'node:net';
-import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { Worker, SHARE_ENV } from 'node:worker_threads';
 import { SerializationError } from '../errors';
 import { encodeError } from '../transport/error-codec';
 import { FrameReader, encodeFrame, writeFrameHeader, FRAME_HEADER } from '../transport/frames';
@@ -17,7 +15,6 @@ import { TaskRunner, type ResultSink } from './runner';
 
 const TASKS_FD = 3;
 const RESULTS_FD = 4;
-const WATCHDOG_INTERVAL_MS = 100;
 const RECEIVED = encodeFrame(FromWorker.Received);
 const PRELOADED = encodeFrame(FromWorker.Preloaded);
 
@@ -34,11 +31,27 @@ if (codeCacheDir) new CodeCache(codeCacheDir, 'consume').install();
 const modules = new TaskModules();
 let stopping = false;
 
+let maxMemoryBytes = 0;
+let overMemoryReported = false;
+
 function send(type: number, taskId: number, payload: Buffer): void {
   const header = Buffer.allocUnsafe(FRAME_HEADER + 4);
   writeFrameHeader(header, 0, type, 4 + payload.length);
   header.writeUInt32LE(taskId, FRAME_HEADER);
-  writeAllSync(RESULTS_FD, [header, payload]);
+  // The retirement request goes before the answer, so the pool stops sending work to this worker
+  // before the task's caller can submit more.
+  const overMemory = maxMemoryBytes && !overMemoryReported ? overMemoryFrame() : undefined;
+  writeAllSync(RESULTS_FD, overMemory ? [overMemory, header, payload] : [header, payload]);
+}
+
+/** maxMemoryPerChild: after a task, a worker over the limit asks to be retired (once). */
+function overMemoryFrame(): Buffer | undefined {
+  const rss = process.memoryUsage.rss();
+  if (rss <= maxMemoryBytes) return undefined;
+  overMemoryReported = true;
+  const body = Buffer.allocUnsafe(4);
+  body.writeUInt32LE(Math.min(0xffffffff, Math.round(rss / 1048576)), 0);
+  return encodeFrame(FromWorker.OverMemory, body);
 }
 
 const sink: ResultSink = {
@@ -63,11 +76,19 @@ const sink: ResultSink = {
   error(taskId, error) {
     send(FromWorker.Error, taskId, serialize(encodeError(error)));
   },
+  started(taskId) {
+    const body = Buffer.allocUnsafe(4);
+    body.writeUInt32LE(taskId, 0);
+    writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.Started, body)]);
+  },
 };
 
 const runner = new TaskRunner(modules, sink);
 
-/** Ends this worker and everything its tasks started (it leads its own process group). */
+/**
+ * Ends this worker and everything its tasks started (it leads its own process group). A worker
+ * stuck in a synchronous loop never gets here; the application's reaper process covers that case.
+ */
 function exitWithGroup(): never {
   try {
     process.kill(-process.pid, 'SIGKILL');
@@ -81,6 +102,7 @@ async function initialize(message: InitMessage): Promise<void> {
   try {
     process.env.PROCPOOL_WORKER_NAME = message.name;
     process.env.PROCPOOL_PARENT_PID = String(ownerPid);
+    maxMemoryBytes = (message.maxMemoryMb ?? 0) * 1048576;
     modules.setTsLoader(message.tsLoader);
     for (const specifier of message.preload) await modules.load(specifier);
     if (message.initializer) {
@@ -119,6 +141,9 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
       void Promise.all(loading).then(() => writeAllSync(RESULTS_FD, [PRELOADED]));
       return;
     }
+    case ToWorker.Abort:
+      runner.abort(buf.readUInt32LE(start), buf[start + 4], buf.readUInt32LE(start + 5));
+      return;
     case ToWorker.Stop:
       stopping = true;
       runner.stopWhenIdle(() => process.exit(0));
@@ -139,13 +164,5 @@ input.on('close', () => {
 input.on('error', () => {
   if (!stopping) exitWithGroup();
 });
-
-const watchdog = new Worker(join(__dirname, 'watchdog.js'), {
-  workerData: { ownerPid, intervalMs: WATCHDOG_INTERVAL_MS },
-  env: SHARE_ENV,
-  stdout: false,
-  stderr: false,
-});
-watchdog.unref();
 
 writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.Booted)]);

@@ -1,17 +1,22 @@
 import { deserialize } from 'node:v8';
-import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
+import { AbortError, TaskTimeoutError } from '../errors';
+import { runWithSignal } from '../tasks/task-signal';
+import { AbortReason, KIND_MASK, TaskFlags, TaskKind, type TaskRefData } from '../transport/protocol';
 import type { AnyFunction, TaskModules } from './modules';
 
 /** Where the runner sends each task's outcome; implementations never throw. */
 export interface ResultSink {
   result(taskId: number, value: unknown, ref: TaskRefData): void;
   error(taskId: number, error: unknown): void;
+  /** A task flagged Timed is starting. */
+  started(taskId: number): void;
 }
 
 interface QueuedTask {
   readonly id: number;
   readonly fnId: number;
-  readonly kind: TaskKindValue;
+  /** TaskKind in the low bits, TaskFlags above. */
+  readonly kind: number;
   readonly payload: Buffer;
 }
 
@@ -22,6 +27,11 @@ interface FunctionEntry {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** What an Abort frame means to the task, as the reason of its signal. */
+function abortReason(reason: number, softTimeoutMs: number): Error {
+  return reason === AbortReason.SoftTimeout ? new TaskTimeoutError(softTimeoutMs, 'soft') : new AbortError('The task was cancelled by its caller.');
 }
 
 /**
@@ -36,6 +46,10 @@ export class TaskRunner {
   #busy = false;
   #started = false;
   #onIdle: (() => void) | undefined;
+  /** The abortable task running now, and its controller. */
+  #running: { id: number; controller: AbortController } | undefined;
+  /** Queued tasks aborted before they started: answered with the reason instead of running. */
+  readonly #abortedEarly = new Map<number, Error>();
 
   constructor(
     private readonly modules: TaskModules,
@@ -55,12 +69,22 @@ export class TaskRunner {
       this.#queue.push({
         id: buf.readUInt32LE(start),
         fnId: buf.readUInt32LE(start + 4),
-        kind: buf[start + 8] as TaskKindValue,
+        kind: buf[start + 8],
         payload: buf.subarray(payloadStart, payloadStart + length),
       });
       start = payloadStart + length;
     }
     this.#pump();
+  }
+
+  /**
+   * Aborts task `id`: the running one through its signal, a queued one before it starts.
+   * `softTimeoutMs` only words the reason of a soft timeout.
+   */
+  abort(id: number, reason: number, softTimeoutMs = 0): void {
+    const error = abortReason(reason, softTimeoutMs);
+    if (this.#running?.id === id) this.#running.controller.abort(error);
+    else this.#abortedEarly.set(id, error);
   }
 
   /** Begins running tasks (after initialization). */
@@ -96,6 +120,7 @@ export class TaskRunner {
 
   readonly #resume = (): void => {
     this.#busy = false;
+    this.#running = undefined;
     // A steady pipeline may never drain the queue: drop the consumed prefix now and then.
     if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head);
@@ -105,6 +130,14 @@ export class TaskRunner {
   };
 
   #run(task: QueuedTask): Promise<void> | undefined {
+    if (this.#abortedEarly.size) {
+      const aborted = this.#abortedEarly.get(task.id);
+      if (aborted) {
+        this.#abortedEarly.delete(task.id);
+        this.sink.error(task.id, aborted);
+        return undefined;
+      }
+    }
     const entry = this.#fns.get(task.fnId);
     if (!entry) {
       this.sink.error(task.id, new Error(`procpool protocol error: task ${task.id} uses undefined function ${task.fnId}`));
@@ -128,18 +161,25 @@ export class TaskRunner {
   #call(task: QueuedTask, fn: AnyFunction, ref: TaskRefData): Promise<void> | undefined {
     const ok = (value: unknown): void => this.sink.result(task.id, value, ref);
     const fail = (error: unknown): void => this.sink.error(task.id, error);
+    if (task.kind & TaskFlags.Timed) this.sink.started(task.id);
     try {
       const input = deserialize(task.payload) as unknown[];
-      if (task.kind === TaskKind.Call) {
-        const out = fn(...input);
-        if (isThenable(out)) return Promise.resolve(out).then(ok, fail);
-        ok(out);
-        return undefined;
+      const kind = task.kind & KIND_MASK;
+      const invoke = (): unknown =>
+        kind === TaskKind.Call ? fn(...input) : this.#chunk(kind === TaskKind.Starmap, fn, input, 0, new Array<unknown>(input.length));
+      let out: unknown;
+      if (task.kind & TaskFlags.Abortable) {
+        const controller = new AbortController();
+        this.#running = { id: task.id, controller };
+        out = runWithSignal(controller.signal, invoke);
+      } else {
+        out = invoke();
       }
-      const pending = this.#chunk(task.kind === TaskKind.Starmap, fn, input, 0, new Array<unknown>(input.length));
-      if (pending instanceof Promise) return pending.then(ok, fail);
-      ok(pending);
+      if (isThenable(out)) return Promise.resolve(out).then(ok, fail);
+      this.#running = undefined;
+      ok(out);
     } catch (error) {
+      this.#running = undefined;
       fail(error);
     }
     return undefined;

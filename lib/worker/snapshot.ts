@@ -6,6 +6,7 @@
  * self-contained, the build fails, and the template falls back to the code cache.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 
@@ -56,16 +57,21 @@ startupSnapshot.setDeserializeMainFunction(() => {
 `;
 }
 
-/** Builds `dir/worker.blob` from `modules`; never throws. */
-export function buildSnapshot(modules: readonly string[], dir: string, workerEntry: string): Promise<SnapshotResult> {
+/**
+ * Builds a blob from `modules` with the Node options the workers will run with (a blob only loads
+ * under the V8 flags it was built with); never throws.
+ */
+export function buildSnapshot(modules: readonly string[], dir: string, workerEntry: string, execArgv: readonly string[] = []): Promise<SnapshotResult> {
   if (modules.length === 0) return Promise.resolve({ reason: 'no preload modules' });
   const notCjs = modules.find((m) => !['.js', '.cjs'].includes(extname(m)));
   if (notCjs) return Promise.resolve({ reason: `${notCjs} is not a CommonJS .js/.cjs file` });
-  const entry = join(dir, 'snapshot-entry.js');
-  const blob = join(dir, 'worker.blob');
+  const key = createHash('sha1').update(JSON.stringify([modules, execArgv])).digest('hex').slice(0, 12);
+  const entry = join(dir, `snapshot-entry-${key}.js`);
+  const blob = join(dir, `worker-${key}.blob`);
   writeFileSync(entry, entrySource(modules, workerEntry));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', entry], { timeout: 120_000, maxBuffer: 1 << 20 }, (error, _stdout, stderr) => {
+    const args = [...execArgv, '--snapshot-blob', blob, '--build-snapshot', entry];
+    execFile(process.execPath, args, { timeout: 120_000, maxBuffer: 1 << 20 }, (error, _stdout, stderr) => {
       if (!error) {
         resolve({ blob });
         return;

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import type { FromTemplate, ToTemplate, WarmStart } from '../transport/protocol';
+import type { FromTemplate, ToTemplate } from '../transport/protocol';
 import { CodeCache } from './code-cache';
-import { buildSnapshot } from './snapshot';
+import { buildSnapshot, type SnapshotResult } from './snapshot';
 
 const debug = debuglog('procpool');
 const WORKER_ENTRY = join(__dirname, 'main.js');
@@ -23,7 +23,10 @@ const cacheDir = join(dir, 'code-cache');
 const cache = new CodeCache(cacheDir, 'produce');
 cache.install();
 
-let warm: { start: WarmStart; blob?: string; reason?: string } = { start: 'code-cache' };
+/** The preload the template was configured with. */
+let preload: readonly string[] = [];
+/** One snapshot per set of Node options: a blob only loads under the V8 flags it was built with. */
+let snapshots = new Map<string, Promise<SnapshotResult>>();
 let configured: Promise<void> = Promise.resolve();
 let tsLoader: string | undefined;
 const loaded = new Set<string>();
@@ -47,24 +50,40 @@ function load(modules: readonly string[]): void {
   cache.save();
 }
 
-async function configure(preload: readonly string[]): Promise<void> {
-  const snapshot = await buildSnapshot(preload, dir, WORKER_ENTRY);
-  if ('blob' in snapshot) {
-    warm = { start: 'snapshot', blob: snapshot.blob };
-    // Already evaluated into the snapshot: loading them here too would run their top level again.
-    for (const module of preload) loaded.add(module);
-    cache.save();
-  } else {
-    warm = { start: 'code-cache', reason: snapshot.reason };
-    debug('forkserver: no startup snapshot (%s); workers start from the code cache', snapshot.reason);
-    load(preload);
+/**
+ * The snapshot for workers with these Node options, built on first use. Without one, those
+ * workers start from the code cache, for which the template loads the preload itself.
+ */
+function snapshotFor(execArgv: readonly string[]): Promise<SnapshotResult> {
+  const key = JSON.stringify(execArgv);
+  let snapshot = snapshots.get(key);
+  if (!snapshot) {
+    snapshot = buildSnapshot(preload, dir, WORKER_ENTRY, execArgv).then((result) => {
+      if ('reason' in result) {
+        debug('forkserver: no startup snapshot for %s (%s); workers start from the code cache', key, result.reason);
+        load(preload);
+      }
+      return result;
+    });
+    snapshots.set(key, snapshot);
   }
-  send({ type: 'configured', warmStart: warm.start, reason: warm.reason, preload });
+  return snapshot;
+}
+
+async function configure(modules: readonly string[], execArgv: readonly string[]): Promise<void> {
+  preload = modules;
+  snapshots = new Map();
+  const snapshot = await snapshotFor(execArgv);
+  // What is in a snapshot was evaluated there: loading it here too would run its top level again.
+  if ('blob' in snapshot) for (const module of modules) loaded.add(module);
+  cache.save();
+  send({ type: 'configured', warmStart: 'blob' in snapshot ? 'snapshot' : 'code-cache', reason: 'reason' in snapshot ? snapshot.reason : undefined, preload });
 }
 
 async function spawnWorker(request: Extract<ToTemplate, { type: 'spawn' }>): Promise<void> {
   await configured;
-  const execArgv = warm.blob ? [...request.execArgv, '--snapshot-blob', warm.blob] : [...request.execArgv];
+  const snapshot = await snapshotFor(request.execArgv);
+  const execArgv = 'blob' in snapshot ? [...request.execArgv, '--snapshot-blob', snapshot.blob] : [...request.execArgv];
   const args = [`--owner=${request.owner}`, `--code-cache=${cacheDir}`];
   const child = spawn(process.execPath, [...execArgv, WORKER_ENTRY, ...args], {
     cwd: request.cwd,
@@ -87,7 +106,7 @@ process.on('message', (message: ToTemplate) => {
   switch (message.type) {
     case 'configure':
       tsLoader = message.tsLoader;
-      configured = configure(message.preload);
+      configured = configure(message.preload, message.execArgv);
       return;
     case 'learn':
       configured = configured.then(() => load(message.modules));

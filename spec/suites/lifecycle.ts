@@ -1,10 +1,11 @@
 // close/join/terminate, `await using`, module systems, and no process outliving the pool or parent.
 import { expect } from 'chai';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidStateError, Pool, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
+import * as tsTasks from '../../fixtures/ts-tasks';
 import { trackPools } from '../support/pools';
 import { expectGone, isAlive } from '../support/processes';
 
@@ -60,36 +61,6 @@ export function lifecycleSuite(method: StartMethod): void {
       await expectGone([...pids, ...grandchildren], 1000);
     });
 
-    it('a grandchild dies with its worker when the worker is killed', async () => {
-      const pool = pools.create({ processes: 1 });
-      const grandchild = await pool.apply(tasks.startGrandchild);
-      const [worker] = pool.pids;
-      process.kill(worker, 'SIGKILL');
-      await expectGone([worker, grandchild], 2000);
-      expect(await pool.apply(tasks.square, [3])).to.equal(9);
-    });
-
-    it('the parent killed with SIGKILL leaves no worker or grandchild, even with a worker in a sync loop', async function () {
-      this.timeout(30000);
-      const parent = spawn(process.execPath, [...tsNode, join(fixtures, 'orphan-parent.ts'), method], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        parent.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          if (out.includes('\n')) resolve(out.split('\n')[0]);
-        });
-        parent.on('exit', (code) => reject(new Error(`parent exited early (${code})`)));
-      });
-      const { workers, grandchildren } = JSON.parse(line) as { workers: number[]; grandchildren: number[] };
-      expect(workers).to.have.length(2);
-      expect(grandchildren).to.have.length(2);
-      expect([...workers, ...grandchildren].every(isAlive)).to.equal(true);
-      parent.kill('SIGKILL');
-      await expectGone([parent.pid as number, ...workers, ...grandchildren], 1000);
-    });
-
     it('a script that never closes its pool still exits, and its workers with it', async function () {
       this.timeout(30000);
       const { stdout } = await run(process.execPath, [...tsNode, join(fixtures, 'forgetful-script.ts'), method], { timeout: 20000 });
@@ -118,13 +89,12 @@ export function lifecycleSuite(method: StartMethod): void {
 
     it('workers of JavaScript tasks never load a TypeScript hook; .ts task modules still work', async () => {
       const pool = pools.create({ processes: 1 });
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const plain = require('../../fixtures/plain-tasks') as { loadedModules(): string[] };
-      const before = await pool.apply(plain.loadedModules);
+      const before = await pool.apply(tasks.loadedModules);
       expect(before.some((m) => m.includes('ts-node'))).to.equal(false);
-      expect(await pool.apply(tasks.square, [6])).to.equal(36);
-      const after = await pool.apply(tasks.loadedModules);
+      expect(await pool.apply(tsTasks.cube, [3])).to.equal(27);
+      const after = await pool.apply(tsTasks.loadedModules);
       expect(after.some((m) => m.includes('ts-node'))).to.equal(true);
+      expect(after.some((m) => m.endsWith('ts-tasks.ts'))).to.equal(true);
     });
   });
 }

@@ -14,7 +14,20 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Live processes (other than this one) whose environment carries this run's mark. */
+/** The parent pid of a live process, or undefined. */
+export function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Live processes (other than this one and its own reaper, which exits with it) whose environment
+ * carries this run's mark.
+ */
 export function markedProcesses(mark = process.env[LEAK_MARK]): { pid: number; cmd: string }[] {
   if (!mark) return [];
   const found: { pid: number; cmd: string }[] = [];
@@ -24,7 +37,9 @@ export function markedProcesses(mark = process.env[LEAK_MARK]): { pid: number; c
     try {
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
       if (!environ.split('\0').includes(`${LEAK_MARK}=${mark}`) || !isAlive(pid)) continue;
-      found.push({ pid, cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      if (cmd.includes('procpool-reaper') && parentOf(pid) === process.pid) continue;
+      found.push({ pid, cmd });
     } catch {
       // Gone, or not ours to read.
     }
