@@ -4,7 +4,7 @@ import { InvalidStateError } from './errors';
 import { createLauncher } from './launchers';
 import type { StartMethod, WorkerProcess } from './launchers/launcher';
 import { resolvePoolOptions } from './options';
-import { PoolTask, type TaskOwner } from './pool/task';
+import { PoolTask, kSettle, type TaskOwner } from './pool/task';
 import { PoolWorker, type WorkerExit, type WorkerListener } from './pool/worker';
 import { resolveTask, type Task, type TaskFunction } from './tasks/task-ref';
 import { TaskKind, type TaskRefData } from './transport/protocol';
@@ -138,7 +138,7 @@ export class Process<F extends TaskFunction = TaskFunction> {
 
   #listener(ref: TaskRefData, payload: Buffer): WorkerListener {
     const owner: TaskOwner = {
-      settle: (_task, ok, value) => {
+      [kSettle]: (_task: PoolTask, ok: boolean, value: unknown) => {
         if (ok) return;
         this.#taskFailed = true;
         const stack = (value as { cause?: { remoteStack?: string } } | null)?.cause?.remoteStack ?? String(value);

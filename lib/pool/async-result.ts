@@ -1,5 +1,6 @@
 import { InvalidStateError, TimeoutError } from '../errors';
 import { checkTimeout } from '../validate';
+import { kSettle, type PoolTask, type TaskOwner } from './task';
 
 /** Callbacks run when an {@link AsyncResult} settles (Python's `callback` / `error_callback`). */
 export interface ResultCallbacks<T> {
@@ -9,16 +10,27 @@ export interface ResultCallbacks<T> {
   errorCallback?: (error: unknown) => void;
 }
 
-/** How a submission reports its outcome to its {@link AsyncResult}. */
+/** Internal methods (symbols, so no public API exposes them) through which work settles. */
+export const kResolve = Symbol('procpool.resolve');
+export const kReject = Symbol('procpool.reject');
+
+/** How a submission reports its outcome. */
 export interface Completion<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
+  [kResolve](value: T): void;
+  [kReject](error: unknown): void;
 }
+
+const PENDING = 0;
+const FULFILLED = 1;
+const REJECTED = 2;
 
 /**
  * The pending outcome of `applyAsync`, `mapAsync` or `starmapAsync` (Python's `AsyncResult`). It is
  * also a thenable: `await pool.applyAsync(...)` gives the result. An AsyncResult nobody awaits does
  * not raise an unhandled rejection; its error is kept for `get()`.
+ *
+ * It holds no promise until someone asks for one (`then`, `get`, `wait`): a burst of twenty
+ * thousand calls costs twenty thousand small objects, not sixty thousand promises and closures.
  *
  * @example
  * const r = pool.applyAsync(square, [4]);
@@ -26,46 +38,51 @@ export interface Completion<T> {
  * await r.wait(100);    // waits up to 100 ms, never throws
  * await r.get(1000);    // 16, or TimeoutError after 1 s
  */
-export class AsyncResult<T> implements PromiseLike<T> {
-  #state: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  readonly #promise: Promise<T>;
+export class AsyncResult<T> implements PromiseLike<T>, Completion<T>, TaskOwner {
+  #state = PENDING;
+  #value: unknown;
+  #callbacks: ResultCallbacks<T> | undefined;
+  #promise: Promise<T> | undefined;
+  #resolve: ((value: T) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
 
   /**
-   * For procpool's own use: `start` receives the completion to call once the work settles.
+   * Made by the pool's submission methods.
    * @internal
    */
-  constructor(start: (completion: Completion<T>) => void, callbacks: ResultCallbacks<T> = {}) {
-    let resolvePromise!: (value: T) => void;
-    let rejectPromise!: (error: unknown) => void;
-    this.#promise = new Promise<T>((resolve, reject) => {
-      resolvePromise = resolve;
-      rejectPromise = reject;
-    });
-    this.#promise.catch(() => {});
-    const completion: Completion<T> = {
-      resolve: (value) => {
-        if (this.#state !== 'pending') return;
-        this.#state = 'fulfilled';
-        resolvePromise(value);
-        if (callbacks.callback) runCallback(callbacks.callback, value);
-      },
-      reject: (error) => {
-        if (this.#state !== 'pending') return;
-        this.#state = 'rejected';
-        rejectPromise(error);
-        if (callbacks.errorCallback) runCallback(callbacks.errorCallback, error);
-      },
-    };
-    try {
-      start(completion);
-    } catch (error) {
-      completion.reject(error);
-    }
+  constructor(callbacks?: ResultCallbacks<T>) {
+    if (callbacks && (callbacks.callback || callbacks.errorCallback)) this.#callbacks = callbacks;
+  }
+
+  /** @internal */
+  [kResolve](value: T): void {
+    if (this.#state !== PENDING) return;
+    this.#state = FULFILLED;
+    this.#value = value;
+    this.#resolve?.(value);
+    const callback = this.#callbacks?.callback;
+    if (callback) runCallback(callback, value);
+  }
+
+  /** @internal */
+  [kReject](error: unknown): void {
+    if (this.#state !== PENDING) return;
+    this.#state = REJECTED;
+    this.#value = error;
+    this.#reject?.(error);
+    const errorCallback = this.#callbacks?.errorCallback;
+    if (errorCallback) runCallback(errorCallback, error);
+  }
+
+  /** @internal */
+  [kSettle](_task: PoolTask, ok: boolean, value: unknown): void {
+    if (ok) this[kResolve](value as T);
+    else this[kReject](value);
   }
 
   /** Whether the work has finished (successfully or not). */
   ready(): boolean {
-    return this.#state !== 'pending';
+    return this.#state !== PENDING;
   }
 
   /**
@@ -73,19 +90,16 @@ export class AsyncResult<T> implements PromiseLike<T> {
    * @throws {InvalidStateError} if it has not finished yet (as Python raises ValueError).
    */
   successful(): boolean {
-    if (this.#state === 'pending') throw new InvalidStateError('successful() needs a finished result: check ready() or await wait() first.');
-    return this.#state === 'fulfilled';
+    if (this.#state === PENDING) throw new InvalidStateError('successful() needs a finished result: check ready() or await wait() first.');
+    return this.#state === FULFILLED;
   }
 
   /** Waits until the work has finished, or `timeout` ms have passed. Never rejects. */
   wait(timeout?: number): Promise<void> {
     checkTimeout(timeout, 'timeout');
-    const settled = this.#promise.then(
-      () => undefined,
-      () => undefined,
-    );
-    if (timeout === undefined || this.#state !== 'pending') return settled;
-    return raceTimeout(settled, timeout, () => undefined);
+    const settled = this.#settled().then(noop, noop);
+    if (timeout === undefined || this.#state !== PENDING) return settled;
+    return raceTimeout(settled, timeout, noop);
   }
 
   /**
@@ -94,8 +108,8 @@ export class AsyncResult<T> implements PromiseLike<T> {
    */
   get(timeout?: number): Promise<T> {
     checkTimeout(timeout, 'timeout');
-    if (timeout === undefined || this.#state !== 'pending') return this.#promise;
-    return raceTimeout(this.#promise, timeout, () => {
+    if (timeout === undefined || this.#state !== PENDING) return this.#settled();
+    return raceTimeout(this.#settled(), timeout, () => {
       throw new TimeoutError(`The result was not ready within ${timeout} ms.`);
     });
   }
@@ -104,9 +118,26 @@ export class AsyncResult<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return this.#promise.then(onFulfilled, onRejected);
+    return this.#settled().then(onFulfilled, onRejected);
+  }
+
+  /** The promise behind `then`/`get`/`wait`, made on first use. */
+  #settled(): Promise<T> {
+    if (!this.#promise) {
+      if (this.#state === FULFILLED) this.#promise = Promise.resolve(this.#value as T);
+      else if (this.#state === REJECTED) this.#promise = Promise.reject(this.#value);
+      else {
+        this.#promise = new Promise<T>((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      }
+    }
+    return this.#promise;
   }
 }
+
+function noop(): void {}
 
 function raceTimeout<T>(promise: Promise<T>, timeout: number, onTimeout: () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {

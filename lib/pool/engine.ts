@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { serialize } from 'node:v8';
 import {
   InvalidStateError,
   PoolClosedError,
@@ -12,6 +11,7 @@ import {
 } from '../errors';
 import type { Launcher, LaunchOptions } from '../launchers/launcher';
 import { describeTask } from '../tasks/task-ref';
+import { encodeArgs } from '../transport/payload';
 import type { TaskKindValue, TaskRefData, WorkerInit } from '../transport/protocol';
 import { Deque } from './deque';
 import type { PoolEventSink } from './events';
@@ -181,7 +181,7 @@ export class PoolEngine implements WorkerListener {
   createTask(fnId: number, kind: TaskKindValue, input: unknown[], owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask {
     let payload: Buffer;
     try {
-      payload = serialize(input);
+      payload = encodeArgs(input);
     } catch (error) {
       throw new SerializationError(
         `The arguments of task ${describeTask(this.#fnRefs[fnId])} cannot be serialized: ${(error as Error).message}. ` +

@@ -58,14 +58,23 @@ export interface PoolEventMap {
  * path of a pool nobody observes.
  */
 export class PoolEventSink {
-  constructor(private readonly emitter: EventEmitter) {}
+  /** Events with listeners, kept current through 'newListener' / 'removeListener'. */
+  readonly #listened = new Set<string | symbol>();
+
+  constructor(private readonly emitter: EventEmitter) {
+    emitter.on('newListener', (name: string | symbol) => this.#listened.add(name));
+    emitter.on('removeListener', (name: string | symbol) => {
+      // Emitted after the removal: the count is already the new one.
+      if (emitter.listenerCount(name) === 0) this.#listened.delete(name);
+    });
+  }
 
   /** Whether `name` has listeners. */
   wants(name: keyof PoolEventMap): boolean {
-    return this.emitter.listenerCount(name) > 0;
+    return this.#listened.has(name);
   }
 
   emit<K extends keyof PoolEventMap>(name: K, ...payload: PoolEventMap[K]): void {
-    if (this.emitter.listenerCount(name) > 0) this.emitter.emit(name, ...payload);
+    if (this.#listened.has(name)) this.emitter.emit(name, ...payload);
   }
 }

@@ -3,7 +3,7 @@ import type { TaskKindValue } from '../transport/protocol';
 import { checkTimeout } from '../validate';
 import { Deque } from './deque';
 import type { PoolEngine } from './engine';
-import type { PoolTask, TaskOwner, TaskPolicy } from './task';
+import { kSettle, type PoolTask, type TaskOwner, type TaskPolicy } from './task';
 
 interface Waiter<T> {
   resolve(result: IteratorResult<T, undefined>): void;
@@ -158,7 +158,7 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
   }
 
   /** TaskOwner: a chunk finished. */
-  settle(task: PoolTask, ok: boolean, value: unknown): void {
+  [kSettle](task: PoolTask, ok: boolean, value: unknown): void {
     if (!this.#tasks.delete(task.index) || this.#finished) return;
     if (this.#ordered) this.#bySeq.set(task.index, { ok, value });
     else this.#arrived.push({ ok, value });

@@ -1,13 +1,13 @@
-import type { Completion } from './async-result';
-import type { PoolTask, TaskOwner } from './task';
+import { kReject, kResolve, type Completion } from './async-result';
+import { kSettle, type PoolTask, type TaskOwner } from './task';
 
-/** Owns the single task of `apply`/`applyAsync`. */
+/** Owns the single task of a call whose completion is not an AsyncResult (it has a signal). */
 export class CallJob implements TaskOwner {
   constructor(private readonly completion: Completion<unknown>) {}
 
-  settle(_task: PoolTask, ok: boolean, value: unknown): void {
-    if (ok) this.completion.resolve(value);
-    else this.completion.reject(value);
+  [kSettle](_task: PoolTask, ok: boolean, value: unknown): void {
+    if (ok) this.completion[kResolve](value);
+    else this.completion[kReject](value);
   }
 }
 
@@ -39,10 +39,10 @@ export class MapJob implements TaskOwner {
     if (this.#failed) return;
     this.#failed = true;
     for (const task of this.#tasks) task.cancelled = true;
-    this.completion.reject(error);
+    this.completion[kReject](error);
   }
 
-  settle(task: PoolTask, ok: boolean, value: unknown): void {
+  [kSettle](task: PoolTask, ok: boolean, value: unknown): void {
     if (this.#failed) return;
     if (!ok) {
       this.fail(value);
@@ -50,7 +50,7 @@ export class MapJob implements TaskOwner {
     }
     const values = value as unknown[];
     for (let i = 0; i < values.length; i++) this.#results[task.index + i] = values[i];
-    if (--this.#remaining === 0) this.completion.resolve(this.#results);
+    if (--this.#remaining === 0) this.completion[kResolve](this.#results);
   }
 }
 

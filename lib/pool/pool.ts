@@ -6,7 +6,7 @@ import { resolvePoolOptions, type PoolOptions } from '../options';
 import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
 import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
 import { checkFunction, checkInteger, checkIterable, checkTimeout } from '../validate';
-import { AsyncResult, type Completion, type ResultCallbacks } from './async-result';
+import { AsyncResult, kReject, kResolve, type Completion, type ResultCallbacks } from './async-result';
 import { PoolEngine, type PoolState, type PoolStats } from './engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import { IMapIterator } from './imap';
@@ -72,6 +72,9 @@ function collect<T>(items: Items<T>): T[] | Promise<T[]> {
     return out;
   })();
 }
+
+/** The options of a call that passed none: one shared object, so the hot path allocates nothing. */
+const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 
 function abortError(signal: AbortSignal): AbortError {
   return new AbortError('The task was aborted by its AbortSignal.', { cause: signal.reason });
@@ -161,43 +164,49 @@ export class Pool extends EventEmitter {
 
   /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
   apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options?: TaskOptions): Promise<Result<F>> {
-    return Promise.resolve(this.applyAsync(fn, args, options));
+    return Promise.resolve(this.applyAsync(fn, args, options ?? NO_OPTIONS));
   }
 
   /** Calls `fn(...args)` in a worker; returns an {@link AsyncResult} at once. */
-  applyAsync<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options: ApplyAsyncOptions<Result<F>> = {}): AsyncResult<Result<F>> {
-    return new AsyncResult<Result<F>>((done) => {
+  applyAsync<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options: ApplyAsyncOptions<Result<F>> = NO_OPTIONS): AsyncResult<Result<F>> {
+    const result = new AsyncResult<Result<F>>(options);
+    try {
       const policy = this.#policy(options);
       const input: unknown[] = args === undefined ? [] : args;
       if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
       const tasks: PoolTask[] = [];
-      const guarded = this.#guard(done as Completion<unknown>, options.signal, tasks);
-      this.#withFunction(fn, guarded, (fnId) => {
-        const task = this.#engine.createTask(fnId, TaskKind.Call, input, new CallJob(guarded), 0, policy);
+      const done = this.#guard<Result<F>>(result, options.signal, tasks);
+      // Without a signal the AsyncResult itself owns the task: no allocation beyond it.
+      const owner = done === result ? result : new CallJob(done as Completion<unknown>);
+      this.#withFunction(fn, done, (fnId) => {
+        const task = this.#engine.createTask(fnId, TaskKind.Call, input, owner, 0, policy);
         tasks.push(task);
         this.#engine.submit(task);
       });
-    }, options);
+    } catch (error) {
+      result[kReject](error);
+    }
+    return result;
   }
 
   /** `fn(item)` for every item, in parallel; resolves with the results in input order. */
   map<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): Promise<Awaited<R>[]> {
-    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? {}));
+    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS));
   }
 
   /** `map` returning an {@link AsyncResult} at once. */
   mapAsync<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? {});
+    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS);
   }
 
   /** `fn(...args)` for every argument list (Python's `starmap`). */
   starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapOptions): Promise<Awaited<R>[]> {
-    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? {}));
+    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS));
   }
 
   /** `starmap` returning an {@link AsyncResult} at once. */
   starmapAsync<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? {});
+    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS);
   }
 
   /**
@@ -240,6 +249,7 @@ export class Pool extends EventEmitter {
 
   /** Checks a call's options and merges them over the pool's defaults. */
   #policy(options: TaskOptions & ResultCallbacks<never>): TaskPolicy {
+    if (options === NO_OPTIONS) return this.#defaults;
     checkFunction(options.callback, 'callback');
     checkFunction(options.errorCallback, 'errorCallback');
     checkTimeout(options.timeout, 'timeout');
@@ -264,18 +274,18 @@ export class Pool extends EventEmitter {
     if (!signal) return done;
     if (signal.aborted) throw abortError(signal);
     const onAbort = (): void => {
-      done.reject(abortError(signal));
+      done[kReject](abortError(signal));
       this.#engine.abandon(tasks);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     return {
-      resolve: (value) => {
+      [kResolve]: (value: T) => {
         signal.removeEventListener('abort', onAbort);
-        done.resolve(value);
+        done[kResolve](value);
       },
-      reject: (error) => {
+      [kReject]: (error: unknown) => {
         signal.removeEventListener('abort', onAbort);
-        done.reject(error);
+        done[kReject](error);
       },
     };
   }
@@ -293,24 +303,26 @@ export class Pool extends EventEmitter {
       const lateRefusal = this.#engine.acceptError();
       if (lateRefusal) throw lateRefusal;
       submit(this.#engine.fnId(late));
-    }).catch(done.reject);
+    }).catch((error: unknown) => done[kReject](error));
   }
 
   #mapAsync<R>(fn: unknown, items: Items<unknown>, kind: TaskKindValue, options: MapAsyncOptions<R>): AsyncResult<R[]> {
-    return new AsyncResult<R[]>((done) => {
+    const result = new AsyncResult<R[]>(options);
+    try {
       const policy = this.#policy(options);
       checkInteger(options.chunksize, 'chunksize', 1);
       checkIterable(items, 'items');
       const tasks: PoolTask[] = [];
-      const guarded = this.#guard(done, options.signal, tasks);
+      const done = this.#guard<R[]>(result, options.signal, tasks);
+      const fail = (error: unknown): void => done[kReject](error);
       const start = (list: unknown[]): void => {
-        this.#withFunction(fn, guarded, (fnId) => {
+        this.#withFunction(fn, done, (fnId) => {
           if (list.length === 0) {
-            guarded.resolve([]);
+            done[kResolve]([]);
             return;
           }
           const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
-          const job = new MapJob(list.length, guarded as Completion<unknown[]>);
+          const job = new MapJob(list.length, done as Completion<unknown[]>);
           for (let offset = 0; offset < list.length; offset += size) {
             const task = this.#engine.createTask(fnId, kind, list.slice(offset, offset + size), job, offset, policy);
             job.add(task);
@@ -320,9 +332,12 @@ export class Pool extends EventEmitter {
         });
       };
       const list = collect(items);
-      if (isPromise(list)) list.then(start).catch(guarded.reject);
+      if (isPromise(list)) list.then(start).catch(fail);
       else start(list);
-    }, options);
+    } catch (error) {
+      result[kReject](error);
+    }
+    return result;
   }
 
   #imap<T>(fn: unknown, items: Items<unknown>, options: IMapOptions, ordered: boolean): IMapIterator<T> {

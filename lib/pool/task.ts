@@ -1,9 +1,12 @@
 import { TaskFlags, type TaskKindValue } from '../transport/protocol';
 
-/** Receives the outcome of the tasks it submitted: a call, a map job, an imap iterator. */
+/** The method a task's owner is told its outcome through (a symbol: not part of any public API). */
+export const kSettle = Symbol('procpool.settle');
+
+/** Receives the outcome of the tasks it submitted: an AsyncResult, a map job, an imap iterator. */
 export interface TaskOwner {
   /** `ok` tells whether `value` is the result or the error. Called exactly once per task. */
-  settle(task: PoolTask, ok: boolean, value: unknown): void;
+  [kSettle](task: PoolTask, ok: boolean, value: unknown): void;
 }
 
 /** The worker holding a task that was sent: it can be asked to abort it. */
@@ -69,6 +72,6 @@ export class PoolTask {
   settle(ok: boolean, value: unknown): void {
     if (this.cancelled) return;
     this.cancelled = true;
-    this.owner.settle(this, ok, value);
+    this.owner[kSettle](this, ok, value);
   }
 }

@@ -3,6 +3,7 @@ import { SerializationError, type WorkerExitInfo } from '../errors';
 import type { WorkerProcess } from '../launchers/launcher';
 import { decodeError, type EncodedError } from '../transport/error-codec';
 import { FRAME_HEADER, FrameReader, encodeFrame, writeFrameHeader } from '../transport/frames';
+import { decode } from '../transport/payload';
 import { AbortReason, FromWorker, ToWorker, type TaskRefData } from '../transport/protocol';
 import { Deque } from './deque';
 import type { PoolTask, TaskHolder } from './task';
@@ -266,8 +267,7 @@ export class PoolWorker implements TaskHolder {
         let ok = type === FromWorker.Result;
         let value: unknown;
         try {
-          value = deserialize(buf.subarray(start + 4, end));
-          if (!ok) value = decodeError(value as EncodedError, `worker ${this.pid}`);
+          value = ok ? decode(buf, start + 4, end) : decodeError(deserialize(buf.subarray(start + 4, end)) as EncodedError, `worker ${this.pid}`);
         } catch (error) {
           ok = false;
           value = new SerializationError(`The result could not be deserialized in the parent: ${(error as Error).message}`, 'result', { cause: error });

@@ -7,6 +7,7 @@ import { deserialize, serialize } from 'node:v8';
 import { SerializationError } from '../errors';
 import { encodeError } from '../transport/error-codec';
 import { FrameReader, encodeFrame, writeFrameHeader, FRAME_HEADER } from '../transport/frames';
+import { encodeValue } from '../transport/payload';
 import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
 import { writeAllSync } from '../transport/write-sync';
 import { CodeCache } from './code-cache';
@@ -34,8 +35,10 @@ let stopping = false;
 let maxMemoryBytes = 0;
 let overMemoryReported = false;
 
+/** Reused for every answer: the write below is synchronous, so the header is free again after it. */
+const header = Buffer.alloc(FRAME_HEADER + 4);
+
 function send(type: number, taskId: number, payload: Buffer): void {
-  const header = Buffer.allocUnsafe(FRAME_HEADER + 4);
   writeFrameHeader(header, 0, type, 4 + payload.length);
   header.writeUInt32LE(taskId, FRAME_HEADER);
   // The retirement request goes before the answer, so the pool stops sending work to this worker
@@ -58,7 +61,7 @@ const sink: ResultSink = {
   result(taskId, value, ref) {
     let payload: Buffer;
     try {
-      payload = serialize(value);
+      payload = encodeValue(value);
     } catch (error) {
       this.error(
         taskId,

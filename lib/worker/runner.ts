@@ -1,6 +1,6 @@
-import { deserialize } from 'node:v8';
 import { AbortError, TaskTimeoutError } from '../errors';
 import { runWithSignal } from '../tasks/task-signal';
+import { decode } from '../transport/payload';
 import { AbortReason, KIND_MASK, TaskFlags, TaskKind, type TaskRefData } from '../transport/protocol';
 import type { AnyFunction, TaskModules } from './modules';
 
@@ -17,7 +17,10 @@ interface QueuedTask {
   readonly fnId: number;
   /** TaskKind in the low bits, TaskFlags above. */
   readonly kind: number;
-  readonly payload: Buffer;
+  /** The payload is `buf[start, end)` (the frame it came in, never reused). */
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
 }
 
 interface FunctionEntry {
@@ -70,7 +73,9 @@ export class TaskRunner {
         id: buf.readUInt32LE(start),
         fnId: buf.readUInt32LE(start + 4),
         kind: buf[start + 8],
-        payload: buf.subarray(payloadStart, payloadStart + length),
+        buf,
+        start: payloadStart,
+        end: payloadStart + length,
       });
       start = payloadStart + length;
     }
@@ -163,7 +168,7 @@ export class TaskRunner {
     const fail = (error: unknown): void => this.sink.error(task.id, error);
     if (task.kind & TaskFlags.Timed) this.sink.started(task.id);
     try {
-      const input = deserialize(task.payload) as unknown[];
+      const input = decode(task.buf, task.start, task.end) as unknown[];
       const kind = task.kind & KIND_MASK;
       const invoke = (): unknown =>
         kind === TaskKind.Call ? fn(...input) : this.#chunk(kind === TaskKind.Starmap, fn, input, 0, new Array<unknown>(input.length));

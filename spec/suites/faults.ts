@@ -178,7 +178,7 @@ export function faultSuite(method: StartMethod): void {
     });
 
     it(`7. a storm: ${STORM_TASKS} tiny tasks, 1 % of them kill their worker; every promise settles once`, async function () {
-      this.timeout(240000);
+      this.timeout(60000 + STORM_TASKS * 10);
       const pool = pools.create({ processes: 2, spares: 2 });
       // A fixed pseudo-random choice of killers, so a failure can be replayed.
       let seed = 12345;
@@ -213,7 +213,7 @@ export function faultSuite(method: StartMethod): void {
     });
 
     it(`8. recycling soak: ${SOAK_TASKS} tasks with maxTasksPerChild 100 leave fds, children and heap as they were`, async function () {
-      this.timeout(240000);
+      this.timeout(60000 + SOAK_TASKS * 2);
       const fds = () => readdirSync('/proc/self/fd').length;
       const heap = () => {
         (global as { gc?: () => void }).gc?.();
