@@ -434,9 +434,15 @@ export class PoolEngine implements WorkerListener {
    * How many tasks a worker should hold. Unknown or slow tasks: one (fair). Quick tasks: enough for
    * ~BATCH_TARGET_MS of work, and at least two, so the next is already there when one ends.
    */
-  #depth(task: PoolTask): number {
+  #depth(task: PoolTask, workers: number): number {
     const average = this.#taskMs[task.fnId * 3 + task.kind] ?? 0;
-    if (average <= 0 || average >= SLOW_TASK_MS) return 1;
+    if (average <= 0) return 1;
+    if (average >= SLOW_TASK_MS) {
+      // Slow tasks: keep the next one waiting in the worker (no idle round trip between tasks)
+      // while there is plenty left for everyone; near the end, one at a time, so the last tasks
+      // spread over the workers instead of queueing behind each other.
+      return this.#queue.length > workers * 2 ? 2 : 1;
+    }
     return Math.max(2, Math.min(MAX_DEPTH, Math.round(BATCH_TARGET_MS / average)));
   }
 
@@ -465,7 +471,7 @@ export class PoolEngine implements WorkerListener {
         this.#queue.shift();
         continue;
       }
-      const depth = this.#depth(next);
+      const depth = this.#depth(next, ready.length);
       let best = -1;
       for (let i = 0; i < ready.length; i++) {
         if (loads[i] < depth && quota[i] > 0 && (best < 0 || loads[i] < loads[best])) best = i;
