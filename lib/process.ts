@@ -1,5 +1,4 @@
 import { constants } from 'node:os';
-import { serialize } from 'node:v8';
 import { InvalidStateError } from './errors';
 import { createLauncher } from './launchers';
 import type { StartMethod, WorkerProcess } from './launchers/launcher';
@@ -7,6 +6,7 @@ import { resolvePoolOptions } from './options';
 import { PoolTask, kSettle, type TaskOwner } from './pool/task';
 import { PoolWorker, type WorkerExit, type WorkerListener } from './pool/worker';
 import { resolveTask, type Task, type TaskFunction } from './tasks/task-ref';
+import { encodeArgs } from './transport/payload';
 import { TaskKind, type TaskRefData } from './transport/protocol';
 import { checkTimeout } from './validate';
 
@@ -91,7 +91,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
     this.#state = 'starting';
     try {
       const ref = await resolveTask(this.#options.target);
-      const payload = serialize(this.#options.args ?? []);
+      const args: unknown[] = this.#options.args ?? [];
+      const payload = encodeArgs(args);
       const resolved = resolvePoolOptions({
         startMethod: this.#options.startMethod,
         env: this.#options.env,
@@ -147,7 +148,9 @@ export class Process<F extends TaskFunction = TaskFunction> {
     };
     return {
       workerReady: (worker) => {
-        worker.send([new PoolTask(1, 0, TaskKind.Call, payload, owner, 0)], () => ref);
+        const task = new PoolTask(1, 0, TaskKind.Call, undefined, owner, 0);
+        task.payload = payload;
+        worker.send([task], () => ref);
         worker.stop('closed');
       },
       taskDone: (_worker, task, ok, value) => task.settle(ok, value),

@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import { serialize, deserialize } from 'node:v8';
 import { FrameReader, encodeFrame } from '../lib/transport/frames';
 import { decodeError, encodeError } from '../lib/transport/error-codec';
+import { decode, encodeArgs, encodeValue } from '../lib/transport/payload';
+import { BufferPool } from '../lib/transport/buffer-pool';
 import { RemoteError, TaskReferenceError } from '../lib';
 
 function frames(chunks: Buffer[]): [number, string][] {
@@ -76,5 +78,65 @@ describe('transport', () => {
       expect(roundTrip({ a: 1 })).to.deep.equal({ a: 1 });
       expect(roundTrip(Symbol('s'))).to.equal('Symbol(s)');
     });
+  });
+});
+
+describe('payload encoding', () => {
+  const value = (v: unknown) => {
+    const b = encodeValue(v);
+    return decode(b, 0, b.length);
+  };
+  const args = (a: unknown[], pool?: BufferPool) => {
+    const b = encodeArgs(a, pool);
+    return decode(b, 0, b.length);
+  };
+
+  it('round-trips primitives compactly, -0, NaN and unicode included', () => {
+    for (const v of [undefined, null, true, false, 0, 42, -1.5, Infinity, 'x', 'żółw 🐢', '']) expect(value(v)).to.deep.equal(v);
+    expect(Object.is(value(-0), -0)).to.equal(true);
+    expect(Number.isNaN(value(NaN))).to.equal(true);
+    expect(encodeValue(7).length).to.equal(9);
+    expect(args([])).to.deep.equal([]);
+    expect(args([1, 'two', null, undefined, false])).to.deep.equal([1, 'two', null, undefined, false]);
+  });
+
+  it('falls back to the V8 serializer for objects, long strings and long argument lists', () => {
+    const long = 'a'.repeat(5000);
+    const many = Array.from({ length: 40 }, (_, i) => i);
+    const nested = { a: [1, { b: new Map([[1, new Set(['x'])]]) }], d: new Date(5), big: 10n, e: new RangeError('r') };
+    expect(value(long)).to.equal(long);
+    expect(args(many)).to.deep.equal(many);
+    const back = value(nested) as typeof nested;
+    expect(back.a).to.deep.equal(nested.a);
+    expect(back.d.getTime()).to.equal(5);
+    expect(back.big).to.equal(10n);
+    expect(back.e).to.be.instanceOf(RangeError);
+  });
+
+  it('carries typed arrays, Buffers and DataViews out of band, anywhere in the value', () => {
+    const f64 = new Float64Array([1.5, -2, 3e300]);
+    const big = new Float64Array(1 << 17).fill(0.25); // 1 MB: used where it lands when aligned
+    const offset = new Uint16Array(new ArrayBuffer(64), 6, 5).fill(7);
+    const back = args([f64, { inner: [Buffer.from('bytes'), offset] }, big, new DataView(new ArrayBuffer(4)), new BigInt64Array([5n])]) as unknown[];
+    expect(back[0]).to.be.instanceOf(Float64Array);
+    expect([...(back[0] as Float64Array)]).to.deep.equal([1.5, -2, 3e300]);
+    const inner = (back[1] as { inner: [Buffer, Uint16Array] }).inner;
+    expect(Buffer.isBuffer(inner[0])).to.equal(true);
+    expect(inner[0].toString()).to.equal('bytes');
+    expect([...inner[1]]).to.deep.equal([7, 7, 7, 7, 7]);
+    expect((back[2] as Float64Array).length).to.equal(1 << 17);
+    expect((back[2] as Float64Array)[12345]).to.equal(0.25);
+    expect(back[3]).to.be.instanceOf(DataView);
+    expect((back[4] as BigInt64Array)[0]).to.equal(5n);
+  });
+
+  it('takes large encodings from a buffer pool that reuses released memory', () => {
+    const pool = new BufferPool(1024, 1 << 20);
+    const first = encodeArgs([new Float64Array(1000)], pool);
+    const memory = first.buffer;
+    pool.release(first);
+    const second = encodeArgs([new Float64Array(1000).fill(2)], pool);
+    expect(second.buffer).to.equal(memory);
+    expect((decode(second, 0, second.length) as Float64Array[])[0][999]).to.equal(2);
   });
 });

@@ -11,6 +11,7 @@ import {
 } from '../errors';
 import type { Launcher, LaunchOptions } from '../launchers/launcher';
 import { describeTask } from '../tasks/task-ref';
+import { BufferPool } from '../transport/buffer-pool';
 import { encodeArgs } from '../transport/payload';
 import type { TaskKindValue, TaskRefData, WorkerInit } from '../transport/protocol';
 import { Deque } from './deque';
@@ -106,6 +107,7 @@ export class PoolEngine implements WorkerListener {
   readonly #workers = new Set<PoolWorker>();
   readonly #fnIds = new Map<string, number>();
   readonly #fnRefs: TaskRefData[] = [];
+  readonly #buffers = new BufferPool();
   #init: WorkerInit | undefined;
   /** Launches requested and not yet answered by the launcher. */
   #launching = 0;
@@ -174,25 +176,33 @@ export class PoolEngine implements WorkerListener {
     return id;
   }
 
-  /**
-   * Serializes a task's input now, so that unserializable arguments fail this task alone.
-   * @throws {SerializationError}
-   */
+  /** A task of function `fnId`; its input is encoded when it is first sent. */
   createTask(fnId: number, kind: TaskKindValue, input: unknown[], owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask {
-    let payload: Buffer;
-    try {
-      payload = encodeArgs(input);
-    } catch (error) {
-      throw new SerializationError(
-        `The arguments of task ${describeTask(this.#fnRefs[fnId])} cannot be serialized: ${(error as Error).message}. ` +
-          'Pass data the V8 serializer accepts: no functions, symbols, sockets or class instances with private state.',
-        'arguments',
-        { cause: error },
-      );
-    }
     const id = this.#nextTaskId;
     this.#nextTaskId = id === 0xffffffff ? 1 : id + 1;
-    return new PoolTask(id, fnId, kind, payload, owner, index, policy);
+    return new PoolTask(id, fnId, kind, input, owner, index, policy);
+  }
+
+  /** Encodes a task's input for sending; an input that cannot be serialized fails the task. */
+  #encode(task: PoolTask): boolean {
+    if (task.payload) return true;
+    try {
+      task.payload = encodeArgs(task.input ?? [], this.#buffers);
+      task.input = undefined;
+      return true;
+    } catch (error) {
+      this.#settle(
+        task,
+        false,
+        new SerializationError(
+          `The arguments of task ${describeTask(this.#fnRefs[task.fnId])} cannot be serialized: ${(error as Error).message}. ` +
+            'Pass data the V8 serializer accepts: no functions, symbols, sockets or class instances with private state.',
+          'arguments',
+          { cause: error },
+        ),
+      );
+      return false;
+    }
   }
 
   /**
@@ -337,6 +347,9 @@ export class PoolEngine implements WorkerListener {
     const key = task.fnId * 3 + task.kind;
     const average = this.#taskMs[key] ?? 0;
     this.#taskMs[key] = average === 0 ? took : average * 0.8 + took * 0.2;
+    // The worker has read the whole task: its payload's memory can serve the next one.
+    if (task.payload && task.payload.length >= this.#buffers.minSize) this.#buffers.release(task.payload);
+    task.payload = undefined;
     if (!task.cancelled) this.#settle(task, ok, value);
     if (this.#config.idleTimeoutMs !== undefined && worker.inFlight.length === 0) this.#armIdle(worker);
     this.#scheduleDispatch();
@@ -478,6 +491,7 @@ export class PoolEngine implements WorkerListener {
       }
       if (best < 0) break;
       const task = this.#queue.shift() as PoolTask;
+      if (!this.#encode(task)) continue;
       batches[best].push(task);
       loads[best]++;
       quota[best]--;

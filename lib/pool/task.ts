@@ -28,9 +28,10 @@ export interface TaskPolicy {
 }
 
 /**
- * One unit of work as the pool schedules it: a call, or one chunk of a map. Its payload is
- * serialized at submission, so an argument that cannot be serialized fails that task alone,
- * before anything is sent.
+ * One unit of work as the pool schedules it: a call, or one chunk of a map. Its input is encoded
+ * when it is first sent (as Python pickles in its task-handler thread), so an argument that cannot
+ * be serialized fails that task alone, before anything is sent, and a large payload's memory is
+ * only held while it travels.
  */
 export class PoolTask {
   /** Set once the task is settled or its owner no longer wants it: it is never sent, or ignored. */
@@ -50,12 +51,15 @@ export class PoolTask {
   abortGraceMs: number | undefined;
   /** The kind byte sent to the worker: the TaskKind and the TaskFlags it needs. */
   readonly wire: number;
+  /** The encoded input, once the task has been sent (kept: a requeued task is sent again). */
+  payload: Buffer | undefined;
 
   constructor(
     readonly id: number,
     readonly fnId: number,
     readonly kind: TaskKindValue,
-    readonly payload: Buffer,
+    /** The arguments (a call) or items (a chunk), until they are encoded. */
+    public input: readonly unknown[] | undefined,
     readonly owner: TaskOwner,
     /** The owner's position for this task (a chunk's offset, an imap sequence number). */
     readonly index: number,

@@ -56,7 +56,8 @@ export type FunctionTable = (fnId: number) => TaskRefData;
 const COPY_LIMIT = 256 * 1024;
 /** After the process exits, how long to wait for its last results to be read from the socket. */
 const DRAIN_TIMEOUT_MS = 1000;
-const TASK_HEADER = 13;
+/** u32 id, u32 function id, u8 kind, u32 payload length, u8 padding before the payload. */
+const TASK_HEADER = 14;
 
 /**
  * Parent-side record of one worker process (piscina's per-worker task ownership): the tasks it
@@ -139,13 +140,16 @@ export class PoolWorker implements TaskHolder {
     return this.child.pid;
   }
 
-  /** Sends tasks in one frame, teaching the worker any function it does not know yet. */
+  /**
+   * Sends tasks in one frame, teaching the worker any function it does not know yet. Each payload
+   * starts 8-byte aligned within the frame, so typed arrays in it can be used where they arrive.
+   */
   send(tasks: PoolTask[], functions: FunctionTable): void {
     const input = this.child.input;
     input.cork();
-    let bodyLength = 0;
+    let position = FRAME_HEADER;
+    const pads: number[] = [];
     for (const task of tasks) {
-      bodyLength += TASK_HEADER + task.payload.length;
       if (!this.#knownFns.has(task.fnId)) {
         this.#knownFns.add(task.fnId);
         const ref = serialize(functions(task.fnId));
@@ -156,33 +160,36 @@ export class PoolWorker implements TaskHolder {
       }
       task.holder = this;
       this.inFlight.push(task);
+      const pad = (8 - ((position + TASK_HEADER) % 8)) % 8;
+      pads.push(pad);
+      position += TASK_HEADER + pad + (task.payload as Buffer).length;
     }
     this.dispatched += tasks.length;
+    const bodyLength = position - FRAME_HEADER;
     const copy = bodyLength <= COPY_LIMIT;
-    let frame = Buffer.allocUnsafe(FRAME_HEADER + (copy ? bodyLength : 0));
-    writeFrameHeader(frame, 0, ToWorker.Tasks, bodyLength);
+    // Small batches go out as one buffer; large payloads are written where they are, not copied.
+    const out = Buffer.allocUnsafe(copy ? position : FRAME_HEADER);
+    writeFrameHeader(out, 0, ToWorker.Tasks, bodyLength);
     let offset = FRAME_HEADER;
-    for (const task of tasks) {
-      if (!copy) {
-        input.write(frame);
-        frame = Buffer.allocUnsafe(TASK_HEADER);
-        offset = 0;
-      }
-      frame.writeUInt32LE(task.id, offset);
-      frame.writeUInt32LE(task.fnId, offset + 4);
-      frame[offset + 8] = task.wire;
-      frame.writeUInt32LE(task.payload.length, offset + 9);
-      offset += TASK_HEADER;
+    if (!copy) input.write(out);
+    tasks.forEach((task, i) => {
+      const pad = pads[i];
+      const header = copy ? out : Buffer.alloc(TASK_HEADER + pad);
+      const at = copy ? offset : 0;
+      header.writeUInt32LE(task.id, at);
+      header.writeUInt32LE(task.fnId, at + 4);
+      header[at + 8] = task.wire;
+      header.writeUInt32LE((task.payload as Buffer).length, at + 9);
+      header[at + 13] = pad;
       if (copy) {
-        task.payload.copy(frame, offset);
-        offset += task.payload.length;
+        (task.payload as Buffer).copy(out, at + TASK_HEADER + pad);
+        offset = at + TASK_HEADER + pad + (task.payload as Buffer).length;
       } else {
-        input.write(frame);
-        input.write(task.payload);
-        frame = Buffer.alloc(0);
+        input.write(header);
+        input.write(task.payload as Buffer);
       }
-    }
-    if (copy) input.write(frame);
+    });
+    if (copy) input.write(out);
     input.uncork();
     this.#unacknowledged.push(tasks);
   }

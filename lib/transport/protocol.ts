@@ -13,7 +13,8 @@ export const ToWorker = {
   /** Body: u32 function id, v8(TaskRefData). Teaches the worker a function before a task uses it. */
   Define: 2,
   /**
-   * Body: one or more [u32 task id, u32 function id, u8 TaskKind | TaskFlags, u32 length, payload].
+   * Body: one or more [u32 task id, u32 function id, u8 TaskKind | TaskFlags, u32 length,
+   * u8 padding, padding bytes, payload]; each payload starts 8-byte aligned within the frame.
    */
   Tasks: 3,
   /** Empty body: finish the tasks already received, then exit. */

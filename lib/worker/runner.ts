@@ -68,7 +68,7 @@ export class TaskRunner {
   enqueue(buf: Buffer, start: number, end: number): void {
     while (start < end) {
       const length = buf.readUInt32LE(start + 9);
-      const payloadStart = start + 13;
+      const payloadStart = start + 14 + buf[start + 13];
       this.#queue.push({
         id: buf.readUInt32LE(start),
         fnId: buf.readUInt32LE(start + 4),
