@@ -95,9 +95,22 @@ describe('payload encoding', () => {
     for (const v of [undefined, null, true, false, 0, 42, -1.5, Infinity, 'x', 'żółw 🐢', '']) expect(value(v)).to.deep.equal(v);
     expect(Object.is(value(-0), -0)).to.equal(true);
     expect(Number.isNaN(value(NaN))).to.equal(true);
-    expect(encodeValue(7).length).to.equal(9);
+    expect(encodeValue(1.5).length).to.equal(9);
     expect(args([])).to.deep.equal([]);
     expect(args([1, 'two', null, undefined, false])).to.deep.equal([1, 'two', null, undefined, false]);
+  });
+
+  it('sends int32 numbers as integers, so tasks are not optimized for doubles', () => {
+    // 1 tag byte + 4 bytes: the worker reads them back with integer arithmetic (a V8 small integer).
+    for (const v of [0, 7, -7, 2 ** 31 - 1, -(2 ** 31)]) {
+      expect(encodeValue(v).length, String(v)).to.equal(5);
+      expect(value(v)).to.equal(v);
+    }
+    for (const v of [-0, 2 ** 31, -(2 ** 31) - 1, 0.5, 2 ** 53]) {
+      expect(encodeValue(v).length, String(v)).to.equal(9);
+      expect(Object.is(value(v), v)).to.equal(true);
+    }
+    expect(encodeArgs([30]).length).to.equal(2 + 5);
   });
 
   it('falls back to the V8 serializer for objects, long strings and long argument lists', () => {
