@@ -21,5 +21,39 @@ export interface Adapter {
   /** Whether it can run here (a peer that is not installed says why). */
   available(): Promise<true | string>;
   /** Opens a pool and waits until `workers` results have come back (the startup figure). */
-  open(workers: number): Promise<BenchPool>;
+  open?(workers: number): Promise<BenchPool>;
+  /**
+   * For a pool outside this process (Python): runs every workload `runs` times itself and
+   * returns the samples by workload key, in the same units as the table.
+   */
+  external?(workers: number, runs: number): Promise<Record<string, number[]>>;
+}
+
+/** `[0, 1, ..., n - 1]`. */
+export function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Calls the benchmark task module's export `name` with one argument (none for a no-op). */
+export type RunTask = (name: 'noop' | 'fib' | 'sum', arg?: unknown) => Promise<unknown>;
+
+/**
+ * A {@link BenchPool} over a peer's "run this export" call, once `workers` warm-up calls are back:
+ * every peer's workloads are then the same submissions.
+ */
+export async function taskPool(workers: number, run: RunTask, close: () => Promise<unknown>): Promise<BenchPool> {
+  await Promise.all(range(workers).map(() => run('noop')));
+  return {
+    noopBurst: async (n) => {
+      await Promise.all(range(n).map(() => run('noop')));
+    },
+    fib: (ns) => Promise.all(ns.map((n) => run('fib', n) as Promise<number>)),
+    sums: (arrays) => Promise.all(arrays.map((a) => run('sum', a) as Promise<number>)),
+    one: async () => {
+      await run('noop');
+    },
+    close: async () => {
+      await close();
+    },
+  };
 }

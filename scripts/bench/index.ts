@@ -9,6 +9,11 @@ import { Progress } from '../lib/progress';
 import { formatSummary, summarize, table, type Summary } from '../lib/stats';
 import { renderChart } from '../lib/svg-chart';
 import type { Adapter, BenchPool } from './adapter';
+import { jestWorkerAdapter } from './peers/jest-worker';
+import { piscinaAdapter } from './peers/piscina';
+import { pythonAdapter } from './peers/python';
+import { tinypoolAdapter } from './peers/tinypool';
+import { workerpoolAdapter } from './peers/workerpool';
 import { closeProcpoolContexts, procpoolAdapter } from './procpool';
 import { serialAdapter } from './serial';
 
@@ -92,25 +97,37 @@ async function main(): Promise<void> {
     options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' } },
   });
   const options: Options = { runs: Number(values.runs ?? 5), only: values.only, json: values.json, svg: values.svg };
-  const candidates: Adapter[] = [procpoolAdapter('spawn'), procpoolAdapter('fork'), procpoolAdapter('forkserver'), serialAdapter];
+  const candidates: Adapter[] = [
+    procpoolAdapter('spawn'),
+    procpoolAdapter('fork'),
+    procpoolAdapter('forkserver'),
+    piscinaAdapter,
+    workerpoolAdapter,
+    tinypoolAdapter,
+    jestWorkerAdapter,
+    pythonAdapter('fork'),
+    serialAdapter,
+  ];
   const adapters: Adapter[] = [];
   for (const adapter of candidates) {
-    if (options.only && !adapter.name.includes(options.only) && adapter !== serialAdapter && !adapter.name.includes('spawn')) continue;
+    // --only keeps the named adapters, plus procpool (spawn), the reference.
+    if (options.only && !options.only.split(',').some((name) => adapter.name.includes(name)) && adapter !== candidates[0]) continue;
     const available = await adapter.available();
     if (available === true) adapters.push(adapter);
     else process.stderr.write(`skipping ${adapter.name}: ${available}\n`);
   }
   const keys = [STARTUP.key, ...WORKLOADS.map((w) => w.key)];
   const samples = new Map(adapters.map((a) => [a, new Map<string, number[]>(keys.map((k) => [k, []]))]));
-  const progress = new Progress(options.runs * adapters.length);
+  const inProcess = adapters.filter((a) => a.open);
+  const progress = new Progress(options.runs * inProcess.length + adapters.filter((a) => a.external).length);
   for (let run = 0; run < options.runs; run++) {
     // Adapters take turns within a run, so a noisy moment does not fall on one of them only.
-    for (const adapter of adapters) {
+    for (const adapter of inProcess) {
       progress.draw(`run ${run + 1}/${options.runs}: ${adapter.name}`);
       const bucket = samples.get(adapter) as Map<string, number[]>;
       await prepare(adapter);
       const t0 = performance.now();
-      const pool = await adapter.open(WORKERS);
+      const pool = await (adapter.open as NonNullable<Adapter['open']>)(WORKERS);
       (bucket.get(STARTUP.key) as number[]).push(performance.now() - t0);
       for (const workload of WORKLOADS) {
         const figure = await workload.run(pool);
@@ -120,31 +137,39 @@ async function main(): Promise<void> {
       progress.tick(`run ${run + 1}/${options.runs}: ${adapter.name} done`);
     }
   }
+  for (const adapter of adapters.filter((a) => a.external)) {
+    progress.draw(`${adapter.name} (${options.runs} runs)`);
+    const figures = await (adapter.external as NonNullable<Adapter['external']>)(WORKERS, options.runs);
+    const bucket = samples.get(adapter) as Map<string, number[]>;
+    for (const [key, values] of Object.entries(figures)) bucket.get(key)?.push(...values);
+    progress.tick(`${adapter.name} done`);
+  }
   progress.finish();
   await closeProcpoolContexts();
 
   const summaries = new Map(adapters.map((a) => [a, new Map(keys.map((k) => [k, summarize((samples.get(a) as Map<string, number[]>).get(k) as number[])]))]));
   const reference = adapters[0];
-  const rows = [STARTUP, ...WORKLOADS].map((w) => {
+  const nameWidth = Math.max(...adapters.map((a) => a.name.length));
+  const lines: string[] = [];
+  for (const w of [STARTUP, ...WORKLOADS]) {
+    lines.push(`${w.title} (${w.unit})`);
     const base = (summaries.get(reference) as Map<string, Summary>).get(w.key) as Summary;
-    return [
-      `${w.title} (${w.unit})`,
-      ...adapters.map((a) => {
-        const s = (summaries.get(a) as Map<string, Summary>).get(w.key) as Summary;
-        if (Number.isNaN(s.median)) return 'n/a';
-        return a === reference ? formatSummary(s) : `${formatSummary(s)} ×${(s.median / base.median).toFixed(2)}`;
-      }),
-    ];
-  });
+    const rows = adapters.map((a) => {
+      const s = (summaries.get(a) as Map<string, Summary>).get(w.key) as Summary;
+      const ratio = a === reference || Number.isNaN(s.median) ? '' : `×${(s.median / base.median).toFixed(2)}`;
+      return [a.name.padEnd(nameWidth), Number.isNaN(s.median) ? 'n/a' : formatSummary(s), ratio];
+    });
+    lines.push(...table(['  pool', 'median (min–max)', `vs ${reference.name}`], rows.map(([n, v, r]) => [`  ${n}`, v, r])).split('\n'), '');
+  }
   const date = new Date().toISOString().slice(0, 10);
   process.stdout.write(
     [
       `procpool benchmark — ${date}, Node ${process.version}, ${cpus().length} CPUs, ${WORKERS} workers, median (min–max) of ${options.runs} runs`,
       '',
-      table(['workload', ...adapters.map((a) => a.name)], rows),
-      '',
-      `×N: median relative to ${reference.name} in the same run (above 1 is slower).`,
-      'fork: its context prewarmed the workers (untimed); forkserver: its template was running (untimed).',
+      ...lines,
+      `×N: each pool's median relative to ${reference.name} in the same run (above 1 is slower).`,
+      'procpool (fork): its context prewarmed the workers (untimed); procpool (forkserver): its template was running (untimed).',
+      'Peers without a map (piscina, workerpool, tinypool, jest-worker) show n/a for the map rows; Python runs no fib.',
       '',
     ].join('\n'),
   );
@@ -161,7 +186,9 @@ async function main(): Promise<void> {
     const panels = [STARTUP, ...WORKLOADS].map((w) => ({
       title: w.title,
       unit: w.unit,
-      bars: adapters.map((a) => ({ label: a.name, value: (summaries.get(a) as Map<string, Summary>).get(w.key) as Summary })),
+      bars: adapters
+        .map((a) => ({ label: a.name, value: (summaries.get(a) as Map<string, Summary>).get(w.key) as Summary }))
+        .filter((bar) => !Number.isNaN(bar.value.median)),
     }));
     writeFileSync(options.svg, renderChart('procpool benchmark', `${date} · Node ${process.version} · ${WORKERS} workers · median, whiskers min–max of ${options.runs} runs`, panels));
   }
