@@ -106,6 +106,9 @@ export class PoolEngine implements WorkerListener {
   readonly #queue = new Deque<PoolTask>();
   readonly #workers = new Set<PoolWorker>();
   readonly #fnIds = new Map<string, number>();
+  /** The same reference object again (the usual case: one exported function) skips the key string. */
+  #lastRef: TaskRefData | undefined;
+  #lastFnId = 0;
   readonly #fnRefs: TaskRefData[] = [];
   readonly #buffers = new BufferPool();
   #init: WorkerInit | undefined;
@@ -165,6 +168,7 @@ export class PoolEngine implements WorkerListener {
 
   /** A small stable id for a task function; the worker learns each id once. */
   fnId(ref: TaskRefData): number {
+    if (ref === this.#lastRef) return this.#lastFnId;
     const key = `${ref.module}\0${ref.name}`;
     let id = this.#fnIds.get(key);
     if (id === undefined) {
@@ -173,6 +177,8 @@ export class PoolEngine implements WorkerListener {
       this.#fnIds.set(key, id);
       this.#config.launcher.learnModule(ref.module);
     }
+    this.#lastRef = ref;
+    this.#lastFnId = id;
     return id;
   }
 

@@ -11,7 +11,7 @@ import { PoolEngine, type PoolState, type PoolStats } from './engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import { IMapIterator } from './imap';
 import { CallJob, MapJob, defaultChunksize } from './jobs';
-import type { PoolTask, TaskPolicy } from './task';
+import type { PoolTask, TaskOwner, TaskPolicy } from './task';
 
 /** A function's result once awaited in the worker. */
 type Result<F extends TaskFunction> = Awaited<ReturnType<F>>;
@@ -174,6 +174,7 @@ export class Pool extends EventEmitter {
       const policy = this.#policy(options);
       const input: unknown[] = args === undefined ? [] : args;
       if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
+      if (!options.signal && this.#submitNow(fn, TaskKind.Call, input, result, policy)) return result;
       const tasks: PoolTask[] = [];
       const done = this.#guard<Result<F>>(result, options.signal, tasks);
       // Without a signal the AsyncResult itself owns the task: no allocation beyond it.
@@ -288,6 +289,19 @@ export class Pool extends EventEmitter {
         done[kReject](error);
       },
     };
+  }
+
+  /**
+   * The hot path of a call without a signal whose function is known at once: one task, owned by
+   * its AsyncResult, and no closure or bookkeeping array. Returns false to take the general path.
+   */
+  #submitNow(fn: unknown, kind: TaskKindValue, input: unknown[], owner: TaskOwner, policy: TaskPolicy): boolean {
+    const refusal = this.#engine.acceptError();
+    if (refusal) throw refusal;
+    const ref = resolveTask(fn);
+    if (isPromise(ref)) return false;
+    this.#engine.submit(this.#engine.createTask(this.#engine.fnId(ref), kind, input, owner, 0, policy));
+    return true;
   }
 
   /** Resolves the task's reference and hands its id to `submit`; every failure goes to `done`. */
