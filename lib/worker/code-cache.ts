@@ -4,7 +4,6 @@
  * module: ~120 ms plain, ~36 ms from cache). Node 20 has no `module.enableCompileCache`, so this
  * wraps `Module.prototype._compile` the way Node itself compiles a module, with `cachedData`.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
@@ -27,8 +26,20 @@ interface ModuleStatic {
 const Module = require('node:module') as ModuleStatic;
 const INDEX = 'index.json';
 
+/**
+ * A short, file-system-safe name for a module's cache entry: two 32-bit FNV-1a hashes of its path.
+ * Not node:crypto, whose OpenSSL set-up costs each warm worker ~5 MB; a collision would only make
+ * V8 reject the cached data (it checks the source), and the module is then compiled as usual.
+ */
 function cacheFile(filename: string): string {
-  return `${createHash('sha1').update(filename).digest('hex')}.bin`;
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < filename.length; i++) {
+    const c = filename.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193) >>> 0;
+    b = Math.imul(b ^ c, 0x811c9dc5 | 1) >>> 0;
+  }
+  return `${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}.bin`;
 }
 
 /** `require` as Node builds it for a module (its own `require`, `resolve`, `cache`...). */

@@ -1,9 +1,10 @@
 // `npm run bench`: procpool (each start method) and the same work in this process, on the same
 // workloads, in one run; medians with min–max, and each figure's ratio to procpool (spawn).
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { getContext } from '../../lib';
 import { Progress } from '../lib/progress';
 import { formatSummary, summarize, table, type Summary } from '../lib/stats';
@@ -14,6 +15,7 @@ import { piscinaAdapter } from './peers/piscina';
 import { pythonAdapter } from './peers/python';
 import { tinypoolAdapter } from './peers/tinypool';
 import { workerpoolAdapter } from './peers/workerpool';
+import type { MemoryFigures } from './memory';
 import { closeProcpoolContexts, procpoolAdapter } from './procpool';
 import { serialAdapter } from './serial';
 
@@ -92,6 +94,27 @@ async function prepare(adapter: Adapter): Promise<void> {
   if (adapter.name === 'procpool (forkserver)') await getContext('forkserver').forkserverStatus();
 }
 
+/** Idle RSS per start method, each measured in a fresh parent process (see memory.ts). */
+async function memoryTable(): Promise<{ lines: string[]; figures: Record<string, MemoryFigures> }> {
+  const figures: Record<string, MemoryFigures> = {};
+  for (const method of ['spawn', 'fork', 'forkserver']) {
+    const { stdout } = await promisify(execFile)(process.execPath, [require.resolve('./memory'), method, String(WORKERS)]);
+    figures[method] = JSON.parse(stdout) as MemoryFigures;
+  }
+  const mb = (n: number) => n.toFixed(1);
+  const rows = Object.entries(figures).map(([method, f]) => [
+    `  procpool (${method})`,
+    mb(f.parentAloneMb),
+    mb(f.parentWithPoolMb),
+    f.workersMb.map(mb).join(', '),
+    mb(f.plainNodeMb),
+  ]);
+  return {
+    lines: [`resident memory, idle pool of ${WORKERS} workers (MB)`, ...table(['  pool', 'parent before', 'parent with pool', 'each worker', 'idle `node -e`'], rows).split('\n'), ''],
+    figures,
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' } },
@@ -146,6 +169,7 @@ async function main(): Promise<void> {
   }
   progress.finish();
   await closeProcpoolContexts();
+  const memory = await memoryTable();
 
   const summaries = new Map(adapters.map((a) => [a, new Map(keys.map((k) => [k, summarize((samples.get(a) as Map<string, number[]>).get(k) as number[])]))]));
   const reference = adapters[0];
@@ -167,6 +191,7 @@ async function main(): Promise<void> {
       `procpool benchmark — ${date}, Node ${process.version}, ${cpus().length} CPUs, ${WORKERS} workers, median (min–max) of ${options.runs} runs`,
       '',
       ...lines,
+      ...memory.lines,
       `×N: each pool's median relative to ${reference.name} in the same run (above 1 is slower).`,
       'procpool (fork): its context prewarmed the workers (untimed); procpool (forkserver): its template was running (untimed).',
       'Peers without a map (piscina, workerpool, tinypool, jest-worker) show n/a for the map rows; Python runs no fib.',
@@ -180,6 +205,7 @@ async function main(): Promise<void> {
     workers: WORKERS,
     runs: options.runs,
     results: adapters.map((a) => ({ name: a.name, figures: Object.fromEntries(summaries.get(a) as Map<string, Summary>) })),
+    memoryMb: memory.figures,
   };
   if (options.json) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
   if (options.svg) {
