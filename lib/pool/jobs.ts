@@ -12,23 +12,23 @@ export class CallJob implements TaskOwner {
 }
 
 /**
- * Owns the chunks of one `map`/`starmap`: places each chunk's results at its offset, resolves with
- * the whole list, or rejects with the first failure and drops the chunks not yet sent.
+ * Owns the chunks of one `map`/`starmap`: keeps each chunk's results until all are in, resolves
+ * with the whole list in input order, or rejects with the first failure and drops the chunks not
+ * yet sent.
  */
 export class MapJob implements TaskOwner {
-  readonly #results: unknown[];
+  /** Chunk results by the chunk's offset; joined in order at the end (see `#join`). */
+  readonly #chunks = new Map<number, unknown[]>();
   readonly #tasks: PoolTask[] = [];
   #remaining = 0;
   #failed = false;
 
   constructor(
-    length: number,
+    private readonly length: number,
     private readonly completion: Completion<unknown[]>,
-  ) {
-    this.#results = new Array<unknown>(length);
-  }
+  ) {}
 
-  /** Records a chunk this job is waiting for. */
+  /** Records a chunk this job is waiting for (in input order). */
   add(task: PoolTask): void {
     this.#tasks.push(task);
     this.#remaining++;
@@ -48,9 +48,26 @@ export class MapJob implements TaskOwner {
       this.fail(value);
       return;
     }
-    const values = value as unknown[];
-    for (let i = 0; i < values.length; i++) this.#results[task.index + i] = values[i];
-    if (--this.#remaining === 0) this.completion[kResolve](this.#results);
+    this.#chunks.set(task.index, value as unknown[]);
+    if (--this.#remaining > 0) return;
+    const results = this.#join();
+    if (results.length === this.length) this.completion[kResolve](results);
+    else this.completion[kReject](new Error(`procpool internal error: map expected ${this.length} results, got ${results.length}.`));
+  }
+
+  /**
+   * The results as one packed array, built by appending: an array preallocated with `new Array(n)`
+   * stays "holey" for V8 even when full, and a holey array is slower to use and to send to a
+   * worker again (the serializer writes it element by element with indexes).
+   */
+  #join(): unknown[] {
+    if (this.#tasks.length === 1) return this.#chunks.get(this.#tasks[0].index) as unknown[];
+    const out: unknown[] = [];
+    for (const task of this.#tasks) {
+      const values = this.#chunks.get(task.index) as unknown[];
+      for (let i = 0; i < values.length; i++) out.push(values[i]);
+    }
+    return out;
   }
 }
 
