@@ -57,7 +57,8 @@ export class ForkLauncher implements Launcher {
 
   poolReady(): void {
     this.#poolReady = true;
-    this.#refill();
+    // As after a hand-over: booting a spare blocks this thread while the first results are due.
+    setTimeout(() => this.#refill(), REFILL_DELAY_MS).unref();
   }
 
   readySpares(): number {
