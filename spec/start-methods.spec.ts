@@ -41,6 +41,20 @@ describe('start methods', () => {
       expect(await pool.apply(tasks.initializedValue)).to.equal('warm');
     });
 
+    it('a task module that failed to load does not break the spares that load used modules ahead', async () => {
+      const pool = pools.create({ processes: 1, spares: 1 });
+      const first = await pool.apply(tasks.pid);
+      let failure: unknown;
+      await pool.apply(taskRef(join(fixtures, 'missing-module.js'), 'x')).catch((error: unknown) => (failure = error));
+      expect(failure).to.be.instanceOf(Error).with.property('message').that.includes('missing-module.js');
+      // The spare boots after this (50 ms after the pool became ready), knowing both modules.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      process.kill(first, 'SIGKILL');
+      await expectGone([first]);
+      expect(await pool.apply(tasks.add, [2, 3])).to.equal(5);
+      expect(pool.stats().startFailures).to.equal(0);
+    });
+
     it("a pool from a context's reserve starts by hand-over of processes booted before it", async () => {
       const ctx = getContext('fork');
       await ctx.prewarm(2);

@@ -1,6 +1,6 @@
 import { serialize } from 'node:v8';
 import { encodeFrame } from '../transport/frames';
-import { FromWorker, ToWorker, type WorkerInit } from '../transport/protocol';
+import { FromWorker, ToWorker } from '../transport/protocol';
 import type { Launcher, LaunchRequest, WorkerProcess } from './launcher';
 import type { WarmReserve } from './warm-reserve';
 import { awaitFrame, killIdle, nextWorkerName, sendInit, spawnWorker } from './worker-process';
@@ -44,7 +44,7 @@ export class ForkLauncher implements Launcher {
       return spare.worker;
     }
     const worker = this.reserve?.take(request.options) ?? spawnWorker(request.options, nextWorkerName(request.namePrefix));
-    sendInit(worker, this.#init(request));
+    this.#initialize(worker, request);
     return worker;
   }
 
@@ -72,8 +72,14 @@ export class ForkLauncher implements Launcher {
     await killIdle(spares.map((s) => s.worker));
   }
 
-  #init(request: LaunchRequest): WorkerInit {
-    return { ...request.init, preload: [...new Set([...request.init.preload, ...this.#modules])] };
+  /**
+   * The pool's own preload must load (a failure fails the start); the task modules the pool has
+   * used so far are loaded ahead on a best-effort basis: one that does not load (a task naming a
+   * missing module) fails that task when it runs, not every spare's start.
+   */
+  #initialize(worker: WorkerProcess, request: LaunchRequest): void {
+    sendInit(worker, request.init);
+    if (this.#modules.size) worker.input.write(encodeFrame(ToWorker.Preload, serialize([...this.#modules])));
   }
 
   #refill(): void {
@@ -82,7 +88,7 @@ export class ForkLauncher implements Launcher {
     while (this.#spares.length < this.spareCount) {
       const worker = spawnWorker(request.options, nextWorkerName(request.namePrefix)) as Spare['worker'];
       worker.unref();
-      sendInit(worker, this.#init(request));
+      this.#initialize(worker, request);
       const spare: Spare = { worker, ready: false };
       this.#spares.push(spare);
       void awaitFrame(worker, FromWorker.Ready).then((ok) => {
