@@ -1,10 +1,14 @@
 // Framing and error encoding, without processes.
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { serialize, deserialize } from 'node:v8';
 import { FrameReader, encodeFrame } from '../lib/transport/frames';
 import { decodeError, encodeError } from '../lib/transport/error-codec';
 import { decode, encodeArgs, encodeValue } from '../lib/transport/payload';
 import { BufferPool } from '../lib/transport/buffer-pool';
+import { writeAllSync } from '../lib/transport/write-sync';
 import { RemoteError, TaskReferenceError } from '../lib';
 
 function frames(chunks: Buffer[]): [number, string][] {
@@ -151,5 +155,22 @@ describe('payload encoding', () => {
     const second = encodeArgs([new Float64Array(1000).fill(2)], pool);
     expect(second.buffer).to.equal(memory);
     expect((decode(second, 0, second.length) as Float64Array[])[0][999]).to.equal(2);
+  });
+});
+
+describe('writeAllSync', () => {
+  it('writes everything, in order, even when the socket takes it in parts (full buffer: EAGAIN)', async () => {
+    // The parent's end of a child's stdin is non-blocking: 4 MB cannot go in one call, so the
+    // rest is written as the child (a hash of what it reads) drains the socket.
+    const child = spawn('sha1sum', [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let digest = '';
+    child.stdout.on('data', (chunk: Buffer) => (digest += chunk.toString()));
+    const fd = (child.stdin as unknown as { _handle: { fd: number } })._handle.fd;
+    const big = Buffer.alloc(4 * 1024 * 1024, 7);
+    const parts = [Buffer.from('head'), Buffer.alloc(0), big, Buffer.from('tail'), Buffer.alloc(0)];
+    writeAllSync(fd, parts);
+    child.stdin.end();
+    await once(child, 'close');
+    expect(digest.split(' ')[0]).to.equal(createHash('sha1').update(Buffer.concat(parts)).digest('hex'));
   });
 });

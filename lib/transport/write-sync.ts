@@ -8,18 +8,29 @@ import { writevSync } from 'node:fs';
  */
 export function writeAllSync(fd: number, buffers: Buffer[]): void {
   let total = 0;
-  for (const b of buffers) total += b.length;
-  for (;;) {
-    let written: number;
-    try {
-      written = writevSync(fd, buffers);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EAGAIN' || (error as NodeJS.ErrnoException).code === 'EINTR') continue;
-      throw error;
-    }
-    total -= written;
-    if (total <= 0) return;
-    // Partial write (a signal interrupted it): drop what went out and go on with the rest.
+  for (let i = 0; i < buffers.length; i++) total += buffers[i].length;
+  let written: number;
+  try {
+    written = writevSync(fd, buffers);
+  } catch (error) {
+    written = 0;
+    if (!retryable(error)) throw error;
+  }
+  // One call writes everything unless a signal interrupts it or the socket is full; that rare case
+  // lives in its own function, so the compiled hot path stays small (it is compiled in every worker).
+  if (written < total) writeRest(fd, buffers, written);
+}
+
+function retryable(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EAGAIN' || code === 'EINTR';
+}
+
+function writeRest(fd: number, buffers: Buffer[], written: number): void {
+  let left = -written;
+  for (const b of buffers) left += b.length;
+  while (left > 0) {
+    // Drop what went out and go on with the rest.
     while (written > 0) {
       const first = buffers[0];
       if (written >= first.length) {
@@ -30,5 +41,11 @@ export function writeAllSync(fd: number, buffers: Buffer[]): void {
         written = 0;
       }
     }
+    try {
+      written = writevSync(fd, buffers);
+    } catch (error) {
+      if (!retryable(error)) throw error;
+    }
+    left -= written;
   }
 }

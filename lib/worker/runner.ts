@@ -164,32 +164,40 @@ export class TaskRunner {
   }
 
   #call(task: QueuedTask, fn: AnyFunction, ref: TaskRefData): Promise<void> | undefined {
-    const ok = (value: unknown): void => this.sink.result(task.id, value, ref);
-    const fail = (error: unknown): void => this.sink.error(task.id, error);
     if (task.kind & TaskFlags.Timed) this.sink.started(task.id);
+    let out: unknown;
     try {
       const input = decode(task.buf, task.start, task.end) as unknown[];
-      const kind = task.kind & KIND_MASK;
-      const invoke = (): unknown =>
-        // A chunk's results are pushed, never preallocated: V8 serializes a holey array element by
-        // element with its index (2-4x slower to encode and decode, twice the bytes).
-        kind === TaskKind.Call ? fn(...input) : this.#chunk(kind === TaskKind.Starmap, fn, input, 0, []);
-      let out: unknown;
       if (task.kind & TaskFlags.Abortable) {
         const controller = new AbortController();
         this.#running = { id: task.id, controller };
-        out = runWithSignal(controller.signal, invoke);
+        out = runWithSignal(controller.signal, () => this.#invoke(task.kind, fn, input));
       } else {
-        out = invoke();
+        out = this.#invoke(task.kind, fn, input);
       }
-      if (isThenable(out)) return Promise.resolve(out).then(ok, fail);
-      this.#running = undefined;
-      ok(out);
     } catch (error) {
       this.#running = undefined;
-      fail(error);
+      this.sink.error(task.id, error);
+      return undefined;
     }
+    // The usual case, a synchronous result, allocates no closure: those are for async tasks only.
+    if (isThenable(out)) {
+      return Promise.resolve(out).then(
+        (value) => this.sink.result(task.id, value, ref),
+        (error: unknown) => this.sink.error(task.id, error),
+      );
+    }
+    this.#running = undefined;
+    this.sink.result(task.id, out, ref);
     return undefined;
+  }
+
+  #invoke(wire: number, fn: AnyFunction, input: unknown[]): unknown {
+    const kind = wire & KIND_MASK;
+    if (kind === TaskKind.Call) return fn(...input);
+    // A chunk's results are pushed, never preallocated: V8 serializes a holey array element by
+    // element with its index (2-4x slower to encode and decode, twice the bytes).
+    return this.#chunk(kind === TaskKind.Starmap, fn, input, 0, []);
   }
 
   /** Runs a map/starmap chunk from item `i` on; returns the results, or a promise once a call is async. */
