@@ -26,11 +26,9 @@ const REJECTED = 2;
 
 /**
  * The pending outcome of `applyAsync`, `mapAsync` or `starmapAsync` (Python's `AsyncResult`). It is
- * also a thenable: `await pool.applyAsync(...)` gives the result. An AsyncResult nobody awaits does
- * not raise an unhandled rejection; its error is kept for `get()`.
- *
- * It holds no promise until someone asks for one (`then`, `get`, `wait`): a burst of twenty
- * thousand calls costs twenty thousand small objects, not sixty thousand promises and closures.
+ * a native Promise too: `await pool.applyAsync(...)` gives the result, and `Promise.all` over many of
+ * them takes the engine's fast path for promises. An AsyncResult nobody awaits does not raise an
+ * unhandled rejection; its error is kept for `get()`.
  *
  * @example
  * const r = pool.applyAsync(square, [4]);
@@ -38,19 +36,30 @@ const REJECTED = 2;
  * await r.wait(100);    // waits up to 100 ms, never throws
  * await r.get(1000);    // 16, or TimeoutError after 1 s
  */
-export class AsyncResult<T> implements PromiseLike<T>, Completion<T>, TaskOwner {
+export class AsyncResult<T> extends Promise<T> implements Completion<T>, TaskOwner {
+  /** Promises derived from this one (`then`, `catch`...) are plain Promises. */
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
   #state = PENDING;
-  #value: unknown;
   #callbacks: ResultCallbacks<T> | undefined;
-  #promise: Promise<T> | undefined;
-  #resolve: ((value: T) => void) | undefined;
-  #reject: ((error: unknown) => void) | undefined;
+  readonly #resolve: (value: T) => void;
+  readonly #reject: (error: unknown) => void;
 
   /**
    * Made by the pool's submission methods.
    * @internal
    */
   constructor(callbacks?: ResultCallbacks<T>) {
+    let resolve: ((value: T) => void) | undefined;
+    let reject: ((error: unknown) => void) | undefined;
+    super((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#resolve = resolve as (value: T) => void;
+    this.#reject = reject as (error: unknown) => void;
     if (callbacks && (callbacks.callback || callbacks.errorCallback)) this.#callbacks = callbacks;
   }
 
@@ -58,8 +67,7 @@ export class AsyncResult<T> implements PromiseLike<T>, Completion<T>, TaskOwner 
   [kResolve](value: T): void {
     if (this.#state !== PENDING) return;
     this.#state = FULFILLED;
-    this.#value = value;
-    this.#resolve?.(value);
+    this.#resolve(value);
     const callback = this.#callbacks?.callback;
     if (callback) runCallback(callback, value);
   }
@@ -68,8 +76,9 @@ export class AsyncResult<T> implements PromiseLike<T>, Completion<T>, TaskOwner 
   [kReject](error: unknown): void {
     if (this.#state !== PENDING) return;
     this.#state = REJECTED;
-    this.#value = error;
-    this.#reject?.(error);
+    // Handled from the start: Python raises a failed AsyncResult's error only from get().
+    promiseThen.call(this, undefined, noop);
+    this.#reject(error);
     const errorCallback = this.#callbacks?.errorCallback;
     if (errorCallback) runCallback(errorCallback, error);
   }
@@ -97,7 +106,7 @@ export class AsyncResult<T> implements PromiseLike<T>, Completion<T>, TaskOwner 
   /** Waits until the work has finished, or `timeout` ms have passed. Never rejects. */
   wait(timeout?: number): Promise<void> {
     checkTimeout(timeout, 'timeout');
-    const settled = this.#settled().then(noop, noop);
+    const settled = promiseThen.call(this, noop, noop) as Promise<void>;
     if (timeout === undefined || this.#state !== PENDING) return settled;
     return raceTimeout(settled, timeout, noop);
   }
@@ -108,34 +117,18 @@ export class AsyncResult<T> implements PromiseLike<T>, Completion<T>, TaskOwner 
    */
   get(timeout?: number): Promise<T> {
     checkTimeout(timeout, 'timeout');
-    if (timeout === undefined || this.#state !== PENDING) return this.#settled();
-    return raceTimeout(this.#settled(), timeout, () => {
+    if (timeout === undefined || this.#state !== PENDING) return promiseThen.call(this) as Promise<T>;
+    return raceTimeout<T>(this, timeout, () => {
       throw new TimeoutError(`The result was not ready within ${timeout} ms.`);
     });
   }
-
-  then<A = T, B = never>(
-    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): Promise<A | B> {
-    return this.#settled().then(onFulfilled, onRejected);
-  }
-
-  /** The promise behind `then`/`get`/`wait`, made on first use. */
-  #settled(): Promise<T> {
-    if (!this.#promise) {
-      if (this.#state === FULFILLED) this.#promise = Promise.resolve(this.#value as T);
-      else if (this.#state === REJECTED) this.#promise = Promise.reject(this.#value);
-      else {
-        this.#promise = new Promise<T>((resolve, reject) => {
-          this.#resolve = resolve;
-          this.#reject = reject;
-        });
-      }
-    }
-    return this.#promise;
-  }
 }
+
+// `PromiseResolve` (behind `await`, `Promise.all`, `Promise.resolve`) hands back an object whose
+// `constructor` is Promise itself without wrapping it in another promise and a job: so the class
+// leaves `constructor` to Promise.prototype.
+delete (AsyncResult.prototype as { constructor?: unknown }).constructor;
+const promiseThen = Promise.prototype.then;
 
 function noop(): void {}
 

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { AsyncResult, InvalidStateError, TimeoutError, taskRef, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
+import { waitFor } from '../support/processes';
 
 export function apiSuite(method: StartMethod): void {
   describe('Python surface', () => {
@@ -44,6 +45,10 @@ export function apiSuite(method: StartMethod): void {
       const seen: number[] = [];
       const r = pool.applyAsync(tasks.slowNumber, [42, 300], { callback: (v) => seen.push(v) });
       expect(r).to.be.instanceOf(AsyncResult);
+      // A native promise: await and Promise.all take it as it is, without wrapping it.
+      expect(r).to.be.instanceOf(Promise);
+      expect(Promise.resolve(r)).to.equal(r);
+      expect(r.then(() => 0)).to.not.be.instanceOf(AsyncResult);
       expect(r.ready()).to.equal(false);
       expect(() => r.successful()).to.throw(InvalidStateError);
       const started = Date.now();
@@ -70,6 +75,19 @@ export function apiSuite(method: StartMethod): void {
       expect(errors[0]).to.be.instanceOf(RangeError);
       const error = await r.get().catch((e: unknown) => e);
       expect(error).to.equal(errors[0]);
+      // Fire and forget, with no callback and nobody awaiting: Python keeps the error for get().
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const forgotten = pool.applyAsync(tasks.failIfNegative, [-2]);
+        expect(await waitFor(() => forgotten.ready(), 5000)).to.equal(true);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(unhandled).to.deep.equal([]);
+        expect(await forgotten.get().catch((e: unknown) => e)).to.be.instanceOf(RangeError);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
     });
 
     it('mapAsync and starmapAsync return AsyncResults of lists with callbacks', async () => {
