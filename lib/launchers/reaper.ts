@@ -48,7 +48,8 @@ function startReaper(): ChildProcess | undefined {
     if (reaper !== child) return;
     reaper = undefined;
     // Killed by someone: watch the groups again with a new one.
-    if (groups.size) send(`+ ${[...groups].join('\n+ ')}`);
+    const first = groups.values().next();
+    if (!first.done) watch(first.value);
   });
   child.stdin?.on('error', () => {});
   // It must never keep the application alive.
@@ -57,9 +58,26 @@ function startReaper(): ChildProcess | undefined {
   return child;
 }
 
-function send(lines: string): void {
-  reaper ??= startReaper();
-  reaper?.stdin?.write(`${lines}\n`);
+let starting = false;
+
+/**
+ * Makes sure a reaper watches every tracked group. Spawning it blocks this thread for several ms,
+ * so it is started on the next turn of the event loop, not in the middle of a pool's start (its
+ * workers are still booting then, with no task that could hold them in a loop).
+ */
+function watch(pid: number): void {
+  if (reaper) {
+    reaper.stdin?.write(`+ ${pid}\n`);
+    return;
+  }
+  if (starting) return;
+  starting = true;
+  setImmediate(() => {
+    starting = false;
+    if (reaper || groups.size === 0) return;
+    reaper = startReaper();
+    reaper?.stdin?.write(`+ ${[...groups].join('\n+ ')}\n`);
+  });
 }
 
 /** Sends `signal` to process group `pid`, falling back to the process alone. Never throws. */
@@ -83,7 +101,7 @@ export function trackGroup(pid: number): void {
     process.on('exit', killAll);
   }
   groups.add(pid);
-  send(`+ ${pid}`);
+  watch(pid);
 }
 
 /** Forgets a process group that has been reaped and killed. */
