@@ -18,6 +18,8 @@ export interface BenchPool {
 /** A pool implementation under test. */
 export interface Adapter {
   readonly name: string;
+  /** A column heading for the summary table. */
+  readonly short: string;
   /** Whether it can run here (a peer that is not installed says why). */
   available(): Promise<true | string>;
   /** Opens a pool and waits until `workers` results have come back (the startup figure). */

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { getContext } from '../../lib';
 import { Progress } from '../lib/progress';
-import { formatSummary, summarize, table, type Summary } from '../lib/stats';
+import { formatSummary, formatValue, summarize, table, type Summary } from '../lib/stats';
 import { renderChart } from '../lib/svg-chart';
 import type { Adapter, BenchPool } from './adapter';
 import { jestWorkerAdapter } from './peers/jest-worker';
@@ -188,6 +188,14 @@ async function main(): Promise<void> {
     });
     lines.push(...table(['  pool', 'median (min–max)', `vs ${reference.name}`], rows.map(([n, v, r]) => [`  ${n}`, v, r])).split('\n'), '');
   }
+  // One line per workload, one column per pool: the medians at a glance.
+  const compact = table(
+    ['workload (median)', ...adapters.map((a) => a.short)],
+    [STARTUP, ...WORKLOADS].map((w) => [
+      `${w.key} (${w.unit})`,
+      ...adapters.map((a) => formatValue(((summaries.get(a) as Map<string, Summary>).get(w.key) as Summary).median)),
+    ]),
+  ).split('\n');
   const date = new Date().toISOString().slice(0, 10);
   process.stdout.write(
     [
@@ -195,6 +203,9 @@ async function main(): Promise<void> {
       '',
       ...lines,
       ...memory.lines,
+      'summary: medians (procpool columns: spawn, fork, forkserver)',
+      ...compact,
+      '',
       `×N: each pool's median relative to ${reference.name} in the same run (above 1 is slower).`,
       'procpool (fork): its context prewarmed the workers (untimed); procpool (forkserver): its template was running (untimed).',
       'Peers without a map (piscina, workerpool, tinypool, jest-worker) show n/a for the map rows; Python runs no fib.',

@@ -6,6 +6,7 @@ import * as tasks from './tasks';
 export function procpoolAdapter(method: StartMethod): Adapter {
   return {
     name: `procpool (${method})`,
+    short: method,
     available: async () => true,
     async open(workers: number): Promise<BenchPool> {
       const pool = new Pool({ processes: workers, startMethod: method });

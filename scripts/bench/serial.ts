@@ -4,6 +4,7 @@ import * as tasks from './tasks';
 
 export const serialAdapter: Adapter = {
   name: 'serial (same process)',
+  short: 'serial',
   available: async () => true,
   async open() {
     return {

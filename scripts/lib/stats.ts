@@ -17,10 +17,19 @@ export function summarize(samples: readonly number[]): Summary {
   return { median, min: sorted[0], max: sorted[sorted.length - 1], samples };
 }
 
+function digitsFor(value: number): number {
+  return value >= 100 ? 0 : value >= 10 ? 1 : 2;
+}
+
+/** `12.3`, with a sensible number of digits for the magnitude; `n/a` for NaN. */
+export function formatValue(value: number): string {
+  return Number.isNaN(value) ? 'n/a' : value.toFixed(digitsFor(value));
+}
+
 /** `12.3 (11.0–14.1)`, with a sensible number of digits for the magnitude. */
 export function formatSummary(summary: Summary, digits?: number): string {
   if (Number.isNaN(summary.median)) return 'n/a';
-  const d = digits ?? (summary.median >= 100 ? 0 : summary.median >= 10 ? 1 : 2);
+  const d = digits ?? digitsFor(summary.median);
   return `${summary.median.toFixed(d)} (${summary.min.toFixed(d)}–${summary.max.toFixed(d)})`;
 }
 

@@ -8,6 +8,7 @@ type TaskWorker = Worker & Record<Parameters<RunTask>[0], (arg?: unknown) => Pro
 
 export const jestWorkerAdapter: Adapter = {
   name: 'jest-worker 30 (processes)',
+  short: 'jest-worker',
   available: async () => true,
   async open(workers) {
     const pool = new Worker(TASKS, { numWorkers: workers, exposedMethods: ['noop', 'fib', 'sum'], enableWorkerThreads: false }) as TaskWorker;

@@ -6,6 +6,7 @@ const TASKS = require.resolve('../tasks');
 
 export const piscinaAdapter: Adapter = {
   name: 'piscina 5 (threads)',
+  short: 'piscina',
   available: async () => true,
   async open(workers) {
     const pool = new Piscina({ filename: TASKS, minThreads: workers, maxThreads: workers });

@@ -11,6 +11,7 @@ const SCRIPT = join(__dirname, '..', '..', '..', '..', 'scripts', 'bench', 'peer
 export function pythonAdapter(method: 'fork' | 'spawn' | 'forkserver'): Adapter {
   return {
     name: `Python 3 Pool (${method})`,
+    short: 'Python',
     async available() {
       try {
         await run('python3', ['--version']);

@@ -5,6 +5,7 @@ const TASKS = require.resolve('../tasks');
 
 export const tinypoolAdapter: Adapter = {
   name: 'tinypool 2 (processes)',
+  short: 'tinypool',
   available: async () => true,
   async open(workers) {
     // tinypool is an ES module only.

@@ -6,6 +6,7 @@ const WORKER = require.resolve('./workerpool-worker');
 
 export const workerpoolAdapter: Adapter = {
   name: 'workerpool 10 (processes)',
+  short: 'workerpool',
   available: async () => true,
   async open(workers) {
     const pool = workerpool.pool(WORKER, {
