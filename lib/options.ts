@@ -86,7 +86,9 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
   startMethod?: StartMethod;
   /**
    * `'fork'` only: initialized spare workers kept ready, so that replacing a dead or recycled worker
-   * is a hand-over instead of a boot. They are killed when the pool closes.
+   * is a hand-over instead of a boot. The first boots half a second after the pool is ready (not
+   * during its first tasks), each later one shortly after a hand-over. They are killed when the
+   * pool closes.
    * @default 1
    */
   spares?: number;

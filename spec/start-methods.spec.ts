@@ -19,7 +19,7 @@ describe('start methods', () => {
       const first = await pool.apply(tasks.pid);
       await pool.apply(tasks.loadedAt); // the pool now uses fixtures/tasks.js
       // Let the spare boot, load the task module and run the (empty) initializer.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await waitFor(() => pool.stats().spares === 1, 10000)).to.equal(true);
       const killedAt = Date.now();
       process.kill(first, 'SIGKILL');
       await expectGone([first]);
@@ -36,7 +36,7 @@ describe('start methods', () => {
     it('runs the initializer in spares before they are needed', async () => {
       const pool = pools.create({ processes: 1, spares: 1, initializer: tasks.init, initargs: ['warm'] });
       const first = await pool.apply(tasks.pid);
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await waitFor(() => pool.stats().spares === 1, 10000)).to.equal(true);
       process.kill(first, 'SIGKILL');
       expect(await pool.apply(tasks.initializedValue)).to.equal('warm');
     });
@@ -47,8 +47,8 @@ describe('start methods', () => {
       let failure: unknown;
       await pool.apply(taskRef(join(fixtures, 'missing-module.js'), 'x')).catch((error: unknown) => (failure = error));
       expect(failure).to.be.instanceOf(Error).with.property('message').that.includes('missing-module.js');
-      // The spare boots after this (50 ms after the pool became ready), knowing both modules.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The spare boots after this (some time after the pool became ready), knowing both modules.
+      expect(await waitFor(() => pool.stats().spares === 1, 10000)).to.equal(true);
       process.kill(first, 'SIGKILL');
       await expectGone([first]);
       expect(await pool.apply(tasks.add, [2, 3])).to.equal(5);

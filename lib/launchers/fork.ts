@@ -11,6 +11,8 @@ type Spare = { readonly worker: WorkerProcess & { initialized: boolean }; ready:
 const MAX_SPARE_FAILURES = 3;
 /** How long after a hand-over (or a spare's death) the next spare is started. */
 const REFILL_DELAY_MS = 50;
+/** When the first spare boots, after the pool is ready. */
+const FIRST_SPARE_DELAY_MS = 500;
 
 /**
  * 'fork', honestly: Node cannot fork(2) a running V8 process, so this method keeps processes
@@ -57,8 +59,9 @@ export class ForkLauncher implements Launcher {
 
   poolReady(): void {
     this.#poolReady = true;
-    // As after a hand-over: booting a spare blocks this thread while the first results are due.
-    setTimeout(() => this.#refill(), REFILL_DELAY_MS).unref();
+    // A spare's boot takes CPU time (and blocks this thread while it is spawned): not during the
+    // pool's first tasks, which usually come at once. A crash that early is replaced by a boot.
+    setTimeout(() => this.#refill(), FIRST_SPARE_DELAY_MS).unref();
   }
 
   readySpares(): number {
@@ -77,9 +80,12 @@ export class ForkLauncher implements Launcher {
    * used so far are loaded ahead on a best-effort basis: one that does not load (a task naming a
    * missing module) fails that task when it runs, not every spare's start.
    */
-  #initialize(worker: WorkerProcess, request: LaunchRequest): void {
+  /** Returns the frames that say the worker is ready: Ready, and Preloaded if it was asked to preload. */
+  #initialize(worker: WorkerProcess, request: LaunchRequest): number[] {
     sendInit(worker, request.init);
-    if (this.#modules.size) worker.input.write(encodeFrame(ToWorker.Preload, serialize([...this.#modules])));
+    if (!this.#modules.size) return [FromWorker.Ready];
+    worker.input.write(encodeFrame(ToWorker.Preload, serialize([...this.#modules])));
+    return [FromWorker.Ready, FromWorker.Preloaded];
   }
 
   #refill(): void {
@@ -88,10 +94,10 @@ export class ForkLauncher implements Launcher {
     while (this.#spares.length < this.spareCount) {
       const worker = spawnWorker(request.options, nextWorkerName(request.namePrefix)) as Spare['worker'];
       worker.unref();
-      this.#initialize(worker, request);
+      const readyFrames = this.#initialize(worker, request);
       const spare: Spare = { worker, ready: false };
       this.#spares.push(spare);
-      void awaitFrame(worker, FromWorker.Ready).then((ok) => {
+      void awaitFrame(worker, ...readyFrames).then((ok) => {
         if (ok) {
           spare.ready = true;
           this.#failures = 0;

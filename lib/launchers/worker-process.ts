@@ -115,17 +115,19 @@ export function sendInit(worker: WorkerProcess, init: WorkerInit): void {
 }
 
 /**
- * Reads a worker's output until it reports `until` (Booted or Ready), then pauses the stream so
- * the pool can take it over later. Resolves false if the worker failed or died first.
+ * Reads a worker's output until it has reported every frame type of `until` (Booted, Ready,
+ * Preloaded), in any order, then pauses the stream so the pool can take it over later. Resolves
+ * false if the worker failed or died first.
  */
-export function awaitFrame(worker: WorkerProcess, until: number): Promise<boolean> {
+export function awaitFrame(worker: WorkerProcess, ...until: number[]): Promise<boolean> {
   return new Promise((resolve) => {
     const reader = new FrameReader();
+    const missing = new Set(until);
     let done = false;
     const onData = (chunk: Buffer): void => {
       reader.push(chunk, (type) => {
-        if (type === until) finish(true);
-        else if (type === FromWorker.InitFailed) finish(false);
+        if (type === FromWorker.InitFailed) finish(false);
+        else if (missing.delete(type) && missing.size === 0) finish(true);
       });
     };
     const finish = (ok: boolean): void => {
