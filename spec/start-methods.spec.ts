@@ -1,12 +1,13 @@
 // What makes each start method what it claims to be.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getContext, setForkserverPreload, Pool, taskRef } from '../lib';
 import * as tasks from '../fixtures/tasks';
 import { trackPools } from './support/pools';
 import { expectGone, isAlive, waitFor } from './support/processes';
+import { tempFile } from './support/tmp';
 
 const fixtures = join(__dirname, '..', 'fixtures');
 
@@ -82,7 +83,7 @@ describe('start methods', () => {
     });
 
     it("a self-contained CommonJS preload is snapshotted: its top level runs once, not in each worker", async () => {
-      const count = join(mkdtempSync(join(tmpdir(), 'procpool-preload-')), 'count.log');
+      const count = tempFile('preload', 'count.log');
       process.env.PROCPOOL_PRELOAD_COUNT = count;
       try {
         await ctx.close();
@@ -131,6 +132,23 @@ describe('start methods', () => {
       pool.close();
       await pool.join();
       expect(existsSync(fixtures)).to.equal(true);
+    });
+
+    it('leaves no files behind: its directory goes when it closes, or when the next one starts after a kill', async () => {
+      const dirsOf = (pid: number) => readdirSync(tmpdir()).filter((name) => name.startsWith(`procpool-forkserver-${pid}-`));
+      const { pid: closed } = await ctx.forkserverStatus();
+      expect(dirsOf(closed)).to.have.length(1);
+      await ctx.close();
+      expect(dirsOf(closed)).to.deep.equal([]);
+      const { pid: killed } = await ctx.forkserverStatus();
+      expect(dirsOf(killed)).to.have.length(1);
+      process.kill(killed, 'SIGKILL');
+      await expectGone([killed]);
+      expect(dirsOf(killed)).to.have.length(1);
+      // The next template sweeps directories whose owner is gone, shortly after it starts.
+      expect(await pools.create({ processes: 1 }).apply(tasks.square, [3])).to.equal(9);
+      expect((await ctx.forkserverStatus()).pid).to.not.equal(killed);
+      expect(await waitFor(() => dirsOf(killed).length === 0, 5000)).to.equal(true);
     });
   });
 

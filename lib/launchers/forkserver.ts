@@ -35,6 +35,8 @@ interface PendingSpawn {
 
 /** How long a worker request may wait for the template (which may be building a snapshot). */
 const SPAWN_TIMEOUT_MS = 60_000;
+/** How long a closed template may take to exit by itself before it is killed. */
+const TEMPLATE_EXIT_GRACE_MS = 2000;
 
 function isAlive(pid: number): boolean {
   try {
@@ -114,10 +116,14 @@ export class ForkServer {
     const template = this.#template;
     if (!template) return;
     this.#template = undefined;
+    if (template.exitCode !== null || template.signalCode !== null) return;
     const gone = new Promise((resolve) => template.once('exit', resolve));
     template.ref();
-    killGroup(template.pid ?? 0, 'SIGKILL');
+    // Disconnecting lets it exit by itself and remove its directory; it is killed if it does not.
+    if (template.connected) template.disconnect();
+    const timer = setTimeout(() => killGroup(template.pid ?? 0, 'SIGKILL'), TEMPLATE_EXIT_GRACE_MS);
     await gone;
+    clearTimeout(timer);
   }
 
   #ensure(): ChildProcess {

@@ -7,7 +7,8 @@
  * over IPC (SCM_RIGHTS), so the template never relays a byte of work.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Socket } from 'node:net';
@@ -18,7 +19,10 @@ import { buildSnapshot, type SnapshotResult } from './snapshot';
 
 const debug = debuglog('procpool');
 const WORKER_ENTRY = join(__dirname, 'main.js');
-const dir = mkdtempSync(join(tmpdir(), 'procpool-forkserver-'));
+// Named after this process, so a later template can tell a directory whose owner died without
+// removing it (killed outright: no exit handler ran) and clean it up.
+const DIR_PREFIX = 'procpool-forkserver-';
+const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
 const cacheDir = join(dir, 'code-cache');
 const cache = new CodeCache(cacheDir, 'produce');
 cache.install();
@@ -121,3 +125,28 @@ process.on('message', (message: ToTemplate) => {
 // the application themselves).
 process.on('disconnect', () => process.exit(0));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the directories of templates that are gone (in the background: nobody waits for it). */
+function sweepStaleDirectories(): void {
+  let names: string[];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const owner = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!owner || Number(owner[1]) === process.pid || isAlive(Number(owner[1]))) continue;
+    void rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => {});
+  }
+}
+setTimeout(sweepStaleDirectories, 1000).unref();
