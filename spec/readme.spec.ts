@@ -2,11 +2,11 @@
 // out, type-checked against the built package, compiled and (if it asserts anything) run.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ts from 'typescript';
+import { tempDir } from './support/tmp';
 
 const root = join(__dirname, '..');
 const run = promisify(execFile);
@@ -27,7 +27,7 @@ function examples(): Example[] {
 
 describe('README examples', function () {
   this.timeout(120000);
-  const dir = mkdtempSync(join(tmpdir(), 'procpool-readme-'));
+  const dir = tempDir('readme');
   const src = join(dir, 'src');
   const out = join(dir, 'out');
   const all = examples();

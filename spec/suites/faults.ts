@@ -4,8 +4,7 @@
 // hook checks every marked process at the end).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortError, TaskTimeoutError, WorkerLostError, WorkerStartError, type Pool, type StartMethod } from '../../lib';
 import * as faults from '../../fixtures/faults';
@@ -13,11 +12,12 @@ import * as tasks from '../../fixtures/tasks';
 
 import { trackPools } from '../support/pools';
 import { expectGone, isAlive } from '../support/processes';
+import { tempFile as scratchFile } from '../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 
 function tempFile(name: string): string {
-  return join(mkdtempSync(join(tmpdir(), 'procpool-faults-')), name);
+  return scratchFile('faults', name);
 }
 
 async function rejection(promise: PromiseLike<unknown>): Promise<Error & Record<string, unknown>> {

@@ -1,17 +1,16 @@
 // Python's Process API, per start method.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { InvalidStateError, Pool, Process, activeChildren, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import * as processTasks from '../../fixtures/process-tasks';
 import { expectGone, isAlive } from '../support/processes';
+import { tempFile } from '../support/tmp';
 
 export function processSuite(method: StartMethod): void {
   describe('Process', () => {
     it('runs its target once in a new process and exits with 0', async () => {
-      const file = join(mkdtempSync(join(tmpdir(), 'procpool-process-')), 'out.txt');
+      const file = tempFile('process', 'out.txt');
       const p = new Process({ target: tasks.writeFile, args: [file, 'hello'], startMethod: method });
       expect(p.exitCode).to.equal(null);
       expect(p.isAlive()).to.equal(false);
@@ -64,7 +63,7 @@ export function processSuite(method: StartMethod): void {
 
     it('knows its name and its parent (currentProcess, parentProcess)', async function () {
       this.timeout(30000);
-      const file = join(mkdtempSync(join(tmpdir(), 'procpool-process-')), 'info.json');
+      const file = tempFile('process', 'info.json');
       const p = new Process({ target: tasks.writeFile, args: [file, 'x'], name: 'Reporter', startMethod: method });
       expect(p.name).to.equal('Reporter');
       await p.start();

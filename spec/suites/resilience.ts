@@ -1,8 +1,6 @@
 // Timeouts, cancellation, retries, recycling and events: what a service needs beyond Python's Pool.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   AbortError,
   TaskTimeoutError,
@@ -15,9 +13,10 @@ import * as tasks from '../../fixtures/tasks';
 
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
+import { tempFile as scratchFile } from '../support/tmp';
 
 function tempFile(name: string): string {
-  return join(mkdtempSync(join(tmpdir(), 'procpool-resilience-')), name);
+  return scratchFile('resilience', name);
 }
 
 async function rejection(promise: PromiseLike<unknown>): Promise<Error & Record<string, unknown>> {

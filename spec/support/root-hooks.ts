@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { getContext } from '../../lib';
 import { LEAK_MARK, markedProcesses, waitFor } from './processes';
+import { removeTempFiles } from './tmp';
 
 process.env[LEAK_MARK] = randomUUID();
 
@@ -11,6 +12,7 @@ export const mochaHooks = {
     // The fork reserve and the forkserver template live as long as the process; release them.
     await getContext('fork').close();
     await getContext('forkserver').close();
+    removeTempFiles();
     if (await waitFor(() => markedProcesses().length === 0, 5000, 50)) return;
     const left = markedProcesses();
     for (const { pid } of left) {
