@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { serialize, deserialize } from 'node:v8';
-import { FrameReader, encodeFrame } from '../lib/transport/frames';
+import { DIRECT_READ_MIN, FRAME_HEADER, FrameReader, encodeFrame } from '../lib/transport/frames';
 import { decodeError, encodeError } from '../lib/transport/error-codec';
 import { decode, encodeArgs, encodeValue } from '../lib/transport/payload';
 import { BufferPool } from '../lib/transport/buffer-pool';
@@ -41,6 +41,48 @@ describe('transport', () => {
       const reads: Buffer[] = [];
       for (let i = 0; i < stream.length; i += 65536) reads.push(stream.subarray(i, i + 65536));
       expect(frames(reads)).to.deep.equal(expected);
+    });
+
+    describe('with a direct reader for large frames (the worker)', () => {
+      const big = Buffer.alloc(DIRECT_READ_MIN + 12345, 'b');
+      const wire = Buffer.concat([encodeFrame(1, Buffer.from('alpha')), encodeFrame(7, big), encodeFrame(2, Buffer.from('omega'))]);
+      const bigEnd = wire.length - (FRAME_HEADER + 5);
+
+      /** The stream delivers `wire` up to `firstChunk`; `readInto` serves the rest in pieces of `piece`. */
+      function readWith(firstChunk: number, piece: number) {
+        let position = firstChunk;
+        const direct: number[] = [];
+        const reader = new FrameReader((target, offset, length) => {
+          const n = Math.min(length, piece, wire.length - position);
+          wire.copy(target, offset, position, position + n);
+          position += n;
+          direct.push(n);
+          return n;
+        });
+        const out: [number, number, string][] = [];
+        const onFrame = (type: number, buf: Buffer, start: number, end: number) => out.push([type, end - start, buf.toString('utf8', start, start + 5)]);
+        reader.push(wire.subarray(0, firstChunk), onFrame);
+        // The stream goes on after what was read directly.
+        if (position < wire.length) reader.push(wire.subarray(position), onFrame);
+        return { out, direct, pending: reader.pendingBytes };
+      }
+
+      it('reads the rest of a large frame in place, in as many reads as it takes, then goes on', () => {
+        for (const [first, piece] of [[20, 1 << 20], [100, 4096], [70000, 333]]) {
+          const { out, direct, pending } = readWith(first, piece);
+          expect(out).to.deep.equal([[1, 5, 'alpha'], [7, big.length, 'bbbbb'], [2, 5, 'omega']]);
+          expect(direct.reduce((a, b) => a + b, 0)).to.equal(bigEnd - first);
+          expect(pending).to.equal(0);
+        }
+      });
+
+      it('leaves a large frame cut short by the end of the stream undelivered', () => {
+        const reader = new FrameReader(() => 0);
+        const out: number[] = [];
+        reader.push(wire.subarray(0, 100), (type) => out.push(type));
+        expect(out).to.deep.equal([1]);
+        expect(reader.pendingBytes).to.be.greaterThan(0);
+      });
     });
   });
 

@@ -7,6 +7,7 @@ import { deserialize, serialize } from 'node:v8';
 import { SerializationError } from '../errors';
 import { encodeError } from '../transport/error-codec';
 import { FrameReader, encodeFrame, writeFrameHeader, FRAME_HEADER } from '../transport/frames';
+import { readAllSync } from '../transport/read-sync';
 import { encodeValue } from '../transport/payload';
 import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
 import { writeAllSync } from '../transport/write-sync';
@@ -160,7 +161,7 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
   }
 }
 
-const reader = new FrameReader();
+const reader = new FrameReader((target, offset, length) => readAllSync(TASKS_FD, target, offset, length));
 const input = new Socket({ fd: TASKS_FD, readable: true, writable: false });
 input.on('data', (chunk: Buffer) => reader.push(chunk, onFrame));
 // The channel closing without a Stop means the parent is gone: nobody will read our results.

@@ -139,6 +139,13 @@ export function apiSuite(method: StartMethod): void {
       const echoed = (await pool.apply(tasks.echo, [big])) as Float64Array;
       expect(echoed.length).to.equal(big.length);
       expect(echoed[big.length - 1]).to.equal(0.5);
+      // Large and small arguments in flight together keep their order and their bytes.
+      const mixed = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? i : new Int32Array(100_000 + i * 1000).fill(i)));
+      const back2 = (await pool.map(tasks.echo, mixed, { chunksize: 1 })) as (number | Int32Array)[];
+      back2.forEach((value, i) => {
+        if (typeof mixed[i] === 'number') expect(value).to.equal(i);
+        else expect((value as Int32Array).length === (mixed[i] as Int32Array).length && (value as Int32Array).every((x) => x === i), `item ${i}`).to.equal(true);
+      });
     });
 
     it('runs the initializer with initargs once in each worker before its tasks', async function () {
