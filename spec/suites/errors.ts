@@ -15,17 +15,9 @@ import {
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
 import { isAlive } from '../support/processes';
+import { rejection } from '../support/rejection';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
-
-async function rejection(promise: PromiseLike<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
 
 export function errorSuite(method: StartMethod): void {
   describe('errors', () => {

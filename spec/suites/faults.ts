@@ -12,22 +12,10 @@ import * as tasks from '../../fixtures/tasks';
 
 import { trackPools } from '../support/pools';
 import { expectGone, isAlive } from '../support/processes';
-import { tempFile as scratchFile } from '../support/tmp';
+import { rejection } from '../support/rejection';
+import { tempFile } from '../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
-
-function tempFile(name: string): string {
-  return scratchFile('faults', name);
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** The other half of every case: the rest of the work is right, and the pool still works. */
 async function expectHealthy(pool: Pool, others: Promise<number>[], expected: number[]): Promise<void> {
@@ -241,7 +229,7 @@ export function faultSuite(method: StartMethod): void {
 
     describe('9. start-up that always fails', () => {
       it('an initializer that always throws: bounded attempts, then WorkerStartError naming it', async () => {
-        const log = tempFile('attempts.log');
+        const log = tempFile('faults', 'attempts.log');
         const pool = pools.create({ processes: 2, initializer: tasks.failingInit, initargs: [log], maxStartFailures: 3 });
         const error = await rejection(pool.map(tasks.square, [1, 2, 3]));
         expect(error).to.be.instanceOf(WorkerStartError);

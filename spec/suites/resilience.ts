@@ -13,20 +13,8 @@ import * as tasks from '../../fixtures/tasks';
 
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
-import { tempFile as scratchFile } from '../support/tmp';
-
-function tempFile(name: string): string {
-  return scratchFile('resilience', name);
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<Error & Record<string, unknown>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, unknown>;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection';
+import { tempFile } from '../support/tmp';
 
 export function resilienceSuite(method: StartMethod): void {
   describe('timeouts, cancellation, retries, recycling, events', () => {
@@ -63,7 +51,7 @@ export function resilienceSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 1 });
       const before = await pool.apply(tasks.pid);
       const controller = new AbortController();
-      const marker = tempFile('ran.txt');
+      const marker = tempFile('resilience', 'ran.txt');
       const running = rejection(pool.apply(faults.spinUntilAborted, [], { signal: controller.signal }));
       const queued = rejection(pool.apply(faults.mark, [marker], { signal: controller.signal }));
       const unrelated = pool.apply(tasks.square, [3]);
@@ -95,16 +83,16 @@ export function resilienceSuite(method: StartMethod): void {
 
     it('retries re-run a task whose worker died; errors thrown by the task are never retried', async () => {
       const pool = pools.create({ processes: 1 });
-      const flaky = tempFile('flaky.txt');
+      const flaky = tempFile('resilience', 'flaky.txt');
       expect(await pool.apply(faults.flaky, [flaky, 2], { retries: 2 })).to.equal(3);
       expect(pool.stats().retried).to.equal(2);
-      const once = tempFile('once.txt');
+      const once = tempFile('resilience', 'once.txt');
       expect(await rejection(pool.apply(faults.flaky, [once, 1]))).to.be.instanceOf(WorkerLostError);
-      const failing = tempFile('failing.txt');
+      const failing = tempFile('resilience', 'failing.txt');
       expect((await rejection(pool.apply(faults.failCounted, [failing], { retries: 3 }))).message).to.equal('task error');
       expect(readFileSync(failing, 'utf8')).to.equal('x');
       const defaults = pools.create({ processes: 1, retries: 1 });
-      expect(await defaults.apply(faults.flaky, [tempFile('default.txt'), 1])).to.equal(2);
+      expect(await defaults.apply(faults.flaky, [tempFile('resilience', 'default.txt'), 1])).to.equal(2);
     });
 
     it('maxMemoryPerChild replaces a worker whose RSS grew past the limit, after its task', async () => {
