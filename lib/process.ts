@@ -55,6 +55,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
   #worker: PoolWorker | undefined;
   #child: WorkerProcess | undefined;
   #state: 'initial' | 'starting' | 'running' | 'exited' = 'initial';
+  /** What start() returned: join() waits for it, so `p.start(); await p.join()` works as in Python. */
+  #starting: Promise<void> | undefined;
   #exitCode: number | null = null;
   #taskFailed = false;
   readonly #exited: Promise<void>;
@@ -83,11 +85,17 @@ export class Process<F extends TaskFunction = TaskFunction> {
 
   /**
    * Starts the process. Resolves once it runs (`pid` is known). Rejects if the target cannot be
-   * referenced or its arguments cannot be serialized, as Python's `start()` raises.
+   * referenced or its arguments cannot be serialized, as Python's `start()` raises; `join()` then
+   * rejects with the same error, so `p.start(); await p.join()` reports it too.
    * @throws {InvalidStateError} if called twice.
    */
-  async start(): Promise<void> {
-    if (this.#state !== 'initial') throw new InvalidStateError(`Process ${this.name} was already started; a process can be started only once.`);
+  start(): Promise<void> {
+    if (this.#starting) return Promise.reject(new InvalidStateError(`Process ${this.name} was already started; a process can be started only once.`));
+    this.#starting = this.#start();
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     this.#state = 'starting';
     try {
       const ref = await resolveTask(this.#options.target);
@@ -117,14 +125,21 @@ export class Process<F extends TaskFunction = TaskFunction> {
     }
   }
 
-  /** Waits until the process exits, or `timeout` ms pass (then check `exitCode`). Never rejects. */
+  /**
+   * Waits until the process exits, or `timeout` ms pass (then check `exitCode`). Rejects only if
+   * it was never started: before `start()`, or with the error that made `start()` fail.
+   */
   async join(timeout?: number): Promise<void> {
     checkTimeout(timeout, 'timeout');
-    if (this.#state === 'initial') throw new InvalidStateError(`Process ${this.name} cannot be joined before start().`);
-    if (timeout === undefined) return this.#exited;
+    if (!this.#starting) throw new InvalidStateError(`Process ${this.name} cannot be joined before start().`);
+    const finished = this.#starting.then(() => this.#exited);
+    if (timeout === undefined) return finished;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-    clearTimeout(timer);
+    try {
+      await Promise.race([finished, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** SIGTERM to the process (and what it started). */

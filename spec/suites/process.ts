@@ -1,7 +1,7 @@
 // Python's Process API, per start method.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { InvalidStateError, Pool, Process, activeChildren, type StartMethod } from '../../lib';
+import { InvalidStateError, Pool, Process, TaskReferenceError, activeChildren, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import * as processTasks from '../../fixtures/process-tasks';
 import { expectGone, isAlive } from '../support/processes';
@@ -51,6 +51,21 @@ export function processSuite(method: StartMethod): void {
       await exiting.start();
       await exiting.join();
       expect(exiting.exitCode).to.equal(5);
+    });
+
+    it("works as Python's p.start(); p.join(): join waits for the start, and reports a start that failed", async () => {
+      const file = tempFile('process', 'started.txt');
+      const p = new Process({ target: tasks.writeFile, args: [file, 'ran'], startMethod: method });
+      void p.start();
+      await p.join();
+      expect(p.exitCode).to.equal(0);
+      expect(readFileSync(file, 'utf8')).to.equal('ran');
+      const closure = new Process({ target: (() => 1) as typeof tasks.noop, startMethod: method });
+      void closure.start(); // the caller ignores start()'s promise...
+      const error = await closure.join(5000).catch((e: unknown) => e); // ...join() reports why
+      expect(error).to.be.instanceOf(TaskReferenceError);
+      expect(closure.exitCode).to.equal(null);
+      expect(closure.isAlive()).to.equal(false);
     });
 
     it('cannot be started twice', async () => {
