@@ -73,6 +73,15 @@ function collect<T>(items: Items<T>): T[] | Promise<T[]> {
   })();
 }
 
+/**
+ * A plain Promise that follows `result`. `apply`, `map` and `starmap` return one: an ordinary
+ * promise-returning call whose failure nobody handles must surface as an unhandled rejection,
+ * unlike an AsyncResult, which keeps its error for `get()` as Python's does.
+ */
+function plain<T>(result: AsyncResult<T>): Promise<T> {
+  return result.then();
+}
+
 /** The options of a call that passed none: one shared object, so the hot path allocates nothing. */
 const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 
@@ -164,7 +173,7 @@ export class Pool extends EventEmitter {
 
   /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
   apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options?: TaskOptions): Promise<Result<F>> {
-    return Promise.resolve(this.applyAsync(fn, args, options ?? NO_OPTIONS));
+    return plain(this.applyAsync(fn, args, options ?? NO_OPTIONS));
   }
 
   /** Calls `fn(...args)` in a worker; returns an {@link AsyncResult} at once. */
@@ -192,7 +201,7 @@ export class Pool extends EventEmitter {
 
   /** `fn(item)` for every item, in parallel; resolves with the results in input order. */
   map<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): Promise<Awaited<R>[]> {
-    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS));
+    return plain(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS));
   }
 
   /** `map` returning an {@link AsyncResult} at once. */
@@ -202,7 +211,7 @@ export class Pool extends EventEmitter {
 
   /** `fn(...args)` for every argument list (Python's `starmap`). */
   starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapOptions): Promise<Awaited<R>[]> {
-    return Promise.resolve(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS));
+    return plain(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS));
   }
 
   /** `starmap` returning an {@link AsyncResult} at once. */

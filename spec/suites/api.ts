@@ -90,6 +90,27 @@ export function apiSuite(method: StartMethod): void {
       }
     });
 
+    it('apply and map return ordinary promises: a failure nobody handles is an unhandled rejection', async () => {
+      const pool = pools.create();
+      // Mocha turns unhandled rejections into failures; listen instead of it for this one.
+      const mochaListeners = process.listeners('unhandledRejection');
+      process.removeAllListeners('unhandledRejection');
+      const unhandled: unknown[] = [];
+      process.on('unhandledRejection', (reason) => void unhandled.push(reason));
+      try {
+        const applied = pool.apply(tasks.failIfNegative, [-1]);
+        const mapped = pool.map(tasks.failIfNegative, [1, -2]);
+        expect(applied).to.not.be.instanceOf(AsyncResult);
+        expect(mapped).to.not.be.instanceOf(AsyncResult);
+        expect(await waitFor(() => unhandled.length === 2, 5000)).to.equal(true);
+        expect(unhandled.every((reason) => reason instanceof RangeError)).to.equal(true);
+        await Promise.allSettled([applied, mapped]);
+      } finally {
+        process.removeAllListeners('unhandledRejection');
+        for (const listener of mochaListeners) process.on('unhandledRejection', listener);
+      }
+    });
+
     it('mapAsync and starmapAsync return AsyncResults of lists with callbacks', async () => {
       const pool = pools.create();
       let called: number[] | undefined;
