@@ -76,11 +76,11 @@ export class ForkLauncher implements Launcher {
   }
 
   /**
-   * The pool's own preload must load (a failure fails the start); the task modules the pool has
-   * used so far are loaded ahead on a best-effort basis: one that does not load (a task naming a
-   * missing module) fails that task when it runs, not every spare's start.
+   * Sends the pool's Init, whose preload must load (a failure fails the start), then the task
+   * modules the pool has used so far, loaded ahead on a best-effort basis: one that does not load
+   * (a task naming a missing module) fails that task when it runs, not every spare's start.
+   * Returns the frames that say the worker is ready: Ready, and Preloaded if it was sent modules.
    */
-  /** Returns the frames that say the worker is ready: Ready, and Preloaded if it was asked to preload. */
   #initialize(worker: WorkerProcess, request: LaunchRequest): number[] {
     sendInit(worker, request.init);
     if (!this.#modules.size) return [FromWorker.Ready];

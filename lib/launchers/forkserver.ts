@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -8,7 +7,7 @@ import { inheritExecArgv } from '../options';
 import type { FromTemplate, ToTemplate, WarmStart } from '../transport/protocol';
 import { workerEntry } from './entry';
 import type { ExitStatus, Launcher, LaunchOptions, LaunchRequest, WorkerProcess } from './launcher';
-import { killGroup, trackGroup, untrackGroup } from './reaper';
+import { isAlive, killGroup, trackGroup, untrackGroup } from './reaper';
 import { StderrTail } from './stderr-tail';
 import { nextWorkerName, sendInit, workerProcess } from './worker-process';
 
@@ -37,15 +36,6 @@ interface PendingSpawn {
 const SPAWN_TIMEOUT_MS = 60_000;
 /** How long a closed template may take to exit by itself before it is killed. */
 const TEMPLATE_EXIT_GRACE_MS = 2000;
-
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The application's side of the forkserver template: starts it on first use (and again if it

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /**
  * No worker may outlive the application. Three layers see to it:
@@ -48,8 +49,7 @@ function startReaper(): ChildProcess | undefined {
     if (reaper !== child) return;
     reaper = undefined;
     // Killed by someone: watch the groups again with a new one.
-    const first = groups.values().next();
-    if (!first.done) watch(first.value);
+    if (groups.size) startSoon();
   });
   child.stdin?.on('error', () => {});
   // It must never keep the application alive.
@@ -61,15 +61,17 @@ function startReaper(): ChildProcess | undefined {
 let starting = false;
 
 /**
- * Makes sure a reaper watches every tracked group. Spawning it blocks this thread for several ms,
+ * Makes sure a reaper watches group `pid`. Spawning it blocks this thread for several ms,
  * so it is started on the next turn of the event loop, not in the middle of a pool's start (its
  * workers are still booting then, with no task that could hold them in a loop).
  */
 function watch(pid: number): void {
-  if (reaper) {
-    reaper.stdin?.write(`+ ${pid}\n`);
-    return;
-  }
+  if (reaper) reaper.stdin?.write(`+ ${pid}\n`);
+  else startSoon();
+}
+
+/** Starts a reaper on the next turn of the event loop and tells it every group tracked by then. */
+function startSoon(): void {
   if (starting) return;
   starting = true;
   setImmediate(() => {
@@ -78,6 +80,16 @@ function watch(pid: number): void {
     reaper = startReaper();
     reaper?.stdin?.write(`+ ${[...groups].join('\n+ ')}\n`);
   });
+}
+
+/** Whether `pid` is a live process; a zombie (dead, not yet reaped by its parent) is not. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 /** Sends `signal` to process group `pid`, falling back to the process alone. Never throws. */

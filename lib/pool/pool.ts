@@ -11,7 +11,7 @@ import { PoolEngine, type PoolState, type PoolStats } from './engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import { IMapIterator } from './imap';
 import { CallJob, MapJob, defaultChunksize } from './jobs';
-import type { PoolTask, TaskOwner, TaskPolicy } from './task';
+import type { PoolTask, TaskPolicy } from './task';
 
 /** A function's result once awaited in the worker. */
 type Result<F extends TaskFunction> = Awaited<ReturnType<F>>;
@@ -183,12 +183,16 @@ export class Pool extends EventEmitter {
       const policy = this.#policy(options);
       const input: unknown[] = args === undefined ? [] : args;
       if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
-      if (!options.signal && this.#submitNow(fn, TaskKind.Call, input, result, policy)) return result;
+      const id = options.signal ? undefined : this.#functionId(fn);
+      if (typeof id === 'number') {
+        // The usual call: one task owned by its AsyncResult, and no closure or bookkeeping array.
+        this.#engine.submit(this.#engine.createTask(id, TaskKind.Call, input, result, 0, policy));
+        return result;
+      }
       const tasks: PoolTask[] = [];
       const done = this.#guard<Result<F>>(result, options.signal, tasks);
-      // Without a signal the AsyncResult itself owns the task: no allocation beyond it.
       const owner = done === result ? result : new CallJob(done as Completion<unknown>);
-      this.#withFunction(fn, done, (fnId) => {
+      this.#withFunction(id ?? this.#functionId(fn), done, (fnId) => {
         const task = this.#engine.createTask(fnId, TaskKind.Call, input, owner, 0, policy);
         tasks.push(task);
         this.#engine.submit(task);
@@ -301,28 +305,23 @@ export class Pool extends EventEmitter {
   }
 
   /**
-   * The hot path of a call without a signal whose function is known at once: one task, owned by
-   * its AsyncResult, and no closure or bookkeeping array. Returns false to take the general path.
+   * The engine's id for `fn`, or a promise of its reference while the ES module exporting it has
+   * yet to register. Throws if the pool refuses work or `fn` is not a task.
    */
-  #submitNow(fn: unknown, kind: TaskKindValue, input: unknown[], owner: TaskOwner, policy: TaskPolicy): boolean {
+  #functionId(fn: unknown): number | Promise<TaskRefData> {
     const refusal = this.#engine.acceptError();
     if (refusal) throw refusal;
     const ref = resolveTask(fn);
-    if (isPromise(ref)) return false;
-    this.#engine.submit(this.#engine.createTask(this.#engine.fnId(ref), kind, input, owner, 0, policy));
-    return true;
+    return isPromise(ref) ? ref : this.#engine.fnId(ref);
   }
 
-  /** Resolves the task's reference and hands its id to `submit`; every failure goes to `done`. */
-  #withFunction(fn: unknown, done: Completion<never>, submit: (fnId: number) => void): void {
-    const refusal = this.#engine.acceptError();
-    if (refusal) throw refusal;
-    const ref = resolveTask(fn);
-    if (!isPromise(ref)) {
-      submit(this.#engine.fnId(ref));
+  /** Hands the function's id to `submit`, once known; a late failure goes to `done`. */
+  #withFunction(id: number | Promise<TaskRefData>, done: Completion<never>, submit: (fnId: number) => void): void {
+    if (typeof id === 'number') {
+      submit(id);
       return;
     }
-    ref.then((late) => {
+    id.then((late) => {
       const lateRefusal = this.#engine.acceptError();
       if (lateRefusal) throw lateRefusal;
       submit(this.#engine.fnId(late));
@@ -339,7 +338,7 @@ export class Pool extends EventEmitter {
       const done = this.#guard<R[]>(result, options.signal, tasks);
       const fail = (error: unknown): void => done[kReject](error);
       const start = (list: unknown[]): void => {
-        this.#withFunction(fn, done, (fnId) => {
+        this.#withFunction(this.#functionId(fn), done, (fnId) => {
           if (list.length === 0) {
             done[kResolve]([]);
             return;

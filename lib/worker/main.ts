@@ -11,6 +11,7 @@ import { readAllSync } from '../transport/read-sync';
 import { encodeValue } from '../transport/payload';
 import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
 import { writeAllSync } from '../transport/write-sync';
+import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
 
@@ -27,12 +28,8 @@ function argument(name: string): string | undefined {
 
 const ownerPid = Number(argument('owner') ?? process.ppid);
 const codeCacheDir = argument('code-cache');
-// Started by the forkserver template: compile preload and task modules from its code cache. Loaded
-// only then: it brings node:crypto, whose OpenSSL set-up costs other workers ~2 MB and start-up time.
-if (codeCacheDir) {
-  const { CodeCache } = require('./code-cache') as typeof import('./code-cache');
-  new CodeCache(codeCacheDir, 'consume').install();
-}
+// Started by the forkserver template: compile preload and task modules from its code cache.
+if (codeCacheDir) new CodeCache(codeCacheDir, 'consume').install();
 const modules = new TaskModules();
 let stopping = false;
 

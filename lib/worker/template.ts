@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
+import { isAlive } from '../launchers/reaper';
 import type { FromTemplate, ToTemplate } from '../transport/protocol';
 import { CodeCache } from './code-cache';
 import { buildSnapshot, type SnapshotResult } from './snapshot';
@@ -125,15 +126,6 @@ process.on('message', (message: ToTemplate) => {
 // the application themselves).
 process.on('disconnect', () => process.exit(0));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Removes the directories of templates that are gone (in the background: nobody waits for it). */
 function sweepStaleDirectories(): void {
