@@ -21,6 +21,8 @@ describe('start methods', () => {
       await pool.apply(tasks.loadedAt); // the pool now uses fixtures/tasks.js
       // Let the spare boot, load the task module and run the (empty) initializer.
       expect(await waitFor(() => pool.stats().spares === 1, 10000)).to.equal(true);
+      // Date.now() counts whole ms: let the clock move past the spare's load before the kill.
+      await new Promise((resolve) => setTimeout(resolve, 5));
       const killedAt = Date.now();
       process.kill(first, 'SIGKILL');
       await expectGone([first]);
