@@ -66,14 +66,23 @@ export class PoolTerminatedError extends ProcPoolError {
   }
 }
 
+/**
+ * Why a process's exit status is unknown although it is gone. `'template-gone'`: a forkserver
+ * worker outlived its template, the only process that could wait for it (its parent), and it
+ * reported no exit of its own, so a signal (or a crash that ran no exit handler) ended it.
+ */
+export type UnknownExitReason = 'template-gone';
+
 /** Details of a worker process's death, as seen by the parent. */
 export interface WorkerExitInfo {
   /** The worker's process id. */
   readonly pid: number;
-  /** Exit code, or `null` when a signal ended the process. */
+  /** Exit code, or `null` when a signal ended the process or the status is unknown. */
   readonly exitCode: number | null;
-  /** The signal that ended the process, or `null` when it exited by itself. */
+  /** The signal that ended the process, or `null` when it exited by itself or the status is unknown. */
   readonly signal: NodeJS.Signals | null;
+  /** Set when the exit status could not be observed (`exitCode` and `signal` are then null). */
+  readonly statusUnknown?: UnknownExitReason;
   /** The last lines the worker wrote to stderr (at most 20). */
   readonly stderr: readonly string[];
 }
@@ -87,13 +96,18 @@ export class WorkerLostError extends ProcPoolError implements WorkerExitInfo {
   readonly pid: number;
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  readonly statusUnknown?: UnknownExitReason;
   readonly stderr: readonly string[];
   /** Whether the death looks like V8 running out of heap (SIGABRT with "heap out of memory"). */
   readonly outOfMemory: boolean;
 
   constructor(info: WorkerExitInfo, task?: string) {
     const outOfMemory = info.stderr.some((l) => /heap out of memory|Allocation failed/i.test(l));
-    const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.exitCode}`;
+    const how = info.signal
+      ? `was killed by ${info.signal}`
+      : info.statusUnknown
+        ? `ended by a signal nobody could observe (${info.statusUnknown})`
+        : `exited with code ${info.exitCode}`;
     const tail = info.stderr.length ? `\nLast stderr lines:\n  ${info.stderr.slice(-5).join('\n  ')}` : '';
     super(
       `Worker process ${info.pid} ${how}${outOfMemory ? ' (out of memory)' : ''} while running ${task ?? 'a task'}.${tail}`,
@@ -102,6 +116,7 @@ export class WorkerLostError extends ProcPoolError implements WorkerExitInfo {
     this.pid = info.pid;
     this.exitCode = info.exitCode;
     this.signal = info.signal;
+    if (info.statusUnknown) this.statusUnknown = info.statusUnknown;
     this.stderr = info.stderr;
     this.outOfMemory = outOfMemory;
   }

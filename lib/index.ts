@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { Pool } from './pool/pool';
-export type { TaskOptions, MapOptions, MapAsyncOptions, IMapOptions, ApplyAsyncOptions, Items } from './pool/pool';
+export type { TaskOptions, MapOptions, MapAsyncOptions, IMapOptions, ApplyAsyncOptions, Items } from './pool/call-options';
 export type {
   PoolEventMap,
   WorkerStartEvent,
@@ -13,12 +13,13 @@ export type {
   TaskStartEvent,
   TaskSettledEvent,
 } from './pool/events';
-export type { WorkerExitReason } from './pool/worker';
+export type { WorkerExitReason } from './pool/death';
 export { taskSignal } from './tasks/task-signal';
 export { AsyncResult } from './pool/async-result';
 export type { ResultCallbacks } from './pool/async-result';
 export { IMapIterator } from './pool/imap';
-export type { PoolState, PoolStats } from './pool/engine';
+export type { PoolState } from './pool/lifecycle';
+export type { PoolStats } from './pool/counters';
 export type { PoolOptions } from './options';
 export type { StartMethod } from './launchers/launcher';
 export { taskRef, registerTaskModule } from './tasks/task-ref';
@@ -44,4 +45,4 @@ export {
   TaskTimeoutError,
   AbortError,
 } from './errors';
-export type { ErrorCode, WorkerExitInfo } from './errors';
+export type { ErrorCode, WorkerExitInfo, UnknownExitReason } from './errors';

@@ -1,13 +1,13 @@
 import { constants } from 'node:os';
-import { InvalidStateError } from './errors';
+import { StartFailure, type ChannelEnd, type ChannelListener, type WorkerChannel } from './channel/worker-channel';
+import { InvalidStateError, SerializationError, type UnknownExitReason } from './errors';
 import { createLauncher } from './launchers';
-import type { StartMethod, WorkerProcess } from './launchers/launcher';
+import type { Launch, Launcher, LaunchRequest, StartMethod } from './launchers/launcher';
 import { resolvePoolOptions } from './options';
-import { PoolTask, kSettle, type TaskOwner } from './pool/task';
-import { PoolWorker, type WorkerExit, type WorkerListener } from './pool/worker';
 import { resolveTask, type Task, type TaskFunction } from './tasks/task-ref';
 import { encodeArgs } from './transport/payload';
 import { TaskKind, type TaskRefData } from './transport/protocol';
+import type { WireTask } from './transport/task-batch';
 import { checkTimeout } from './validate';
 
 /** Options of `new Process(...)` (Python's `Process(target=, args=, name=)`). */
@@ -40,25 +40,28 @@ let processCount = 0;
 /**
  * One task function run in its own OS process (Python's `multiprocessing.Process`). The exit code
  * follows Python: 0 when `target` returned, 1 when it threw (its stack is printed to stderr), the
- * code of `process.exit(code)`, or minus the signal number when a signal ended it.
+ * code of `process.exit(code)`, or minus the signal number when a signal ended it. When the exit
+ * status could not be observed (a forkserver process whose template was killed, ended by a
+ * signal), `exitCode` stays `null` once it is gone, and `exitStatusUnknown` says why.
  *
  * @example
  * const p = new Process({ target: work, args: [1, 2] });
- * await p.start();
+ * p.start();   // p.pid is set now ('spawn', 'fork'); a promise for when it runs
  * await p.join(5000);
- * p.exitCode; // 0
+ * p.exitCode;  // 0
  */
 export class Process<F extends TaskFunction = TaskFunction> {
   /** The process's name. */
   readonly name: string;
   readonly #options: ProcessOptions<F>;
-  #worker: PoolWorker | undefined;
-  #child: WorkerProcess | undefined;
+  #launch: Launch | undefined;
+  #channel: WorkerChannel | undefined;
   #state: 'initial' | 'starting' | 'running' | 'exited' = 'initial';
   /** What start() returned: join() waits for it, so `p.start(); await p.join()` works as in Python. */
   #starting: Promise<void> | undefined;
   #exitCode: number | null = null;
-  #taskFailed = false;
+  #statusUnknown: UnknownExitReason | undefined;
+  #targetFailed = false;
   readonly #exited: Promise<void>;
   #markExited!: () => void;
 
@@ -68,14 +71,23 @@ export class Process<F extends TaskFunction = TaskFunction> {
     this.#exited = new Promise((resolve) => (this.#markExited = resolve));
   }
 
-  /** Process id once started. */
+  /**
+   * Process id once started. Set when `start()` returns for `'spawn'` and `'fork'` (unless the
+   * target is an ES module function whose module is still registering); for `'forkserver'`, once
+   * `start()`'s promise resolves (the template starts the process and answers asynchronously).
+   */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#channel?.pid ?? this.#launch?.pid;
   }
 
   /** `null` until the process has exited; then its exit code (negative: the signal number). */
   get exitCode(): number | null {
     return this.#exitCode;
+  }
+
+  /** Why `exitCode` is `null` although the process is gone, if it is (see `WorkerExitInfo.statusUnknown`). */
+  get exitStatusUnknown(): UnknownExitReason | undefined {
+    return this.#statusUnknown;
   }
 
   /** Whether the process has started and not yet exited. */
@@ -84,23 +96,19 @@ export class Process<F extends TaskFunction = TaskFunction> {
   }
 
   /**
-   * Starts the process. Resolves once it runs (`pid` is known). Rejects if the target cannot be
-   * referenced or its arguments cannot be serialized, as Python's `start()` raises; `join()` then
-   * rejects with the same error, so `p.start(); await p.join()` reports it too.
+   * Starts the process; `pid` is set when it returns (see `pid`). Resolves once the process runs
+   * its target. Rejects if the target cannot be referenced or its arguments cannot be serialized,
+   * as Python's `start()` raises; `join()` then rejects with the same error, so
+   * `p.start(); await p.join()` reports it too. The arguments are captured here: changing them
+   * afterwards does not change what the target receives.
    * @throws {InvalidStateError} if called twice.
    */
   start(): Promise<void> {
     if (this.#starting) return Promise.reject(new InvalidStateError(`Process ${this.name} was already started; a process can be started only once.`));
-    this.#starting = this.#start();
-    return this.#starting;
-  }
-
-  async #start(): Promise<void> {
     this.#state = 'starting';
     try {
-      const ref = await resolveTask(this.#options.target);
-      const args: unknown[] = this.#options.args ?? [];
-      const payload = encodeArgs(args);
+      const ref = resolveTask(this.#options.target);
+      const payload = this.#encode();
       const resolved = resolvePoolOptions({
         startMethod: this.#options.startMethod,
         env: this.#options.env,
@@ -109,20 +117,16 @@ export class Process<F extends TaskFunction = TaskFunction> {
         processes: 1,
       });
       const launcher = createLauncher(resolved.startMethod, { ...resolved, spares: 0 });
-      const child = await launcher.launch({
-        options: resolved.launch,
-        init: { preload: [], tsLoader: resolved.tsLoader },
-        namePrefix: 'Process',
-      });
-      this.#child = child;
+      const request: LaunchRequest = { options: resolved.launch, init: { preload: [], tsLoader: resolved.tsLoader }, namePrefix: 'Process' };
+      // A function of a CommonJS module is known at once: the process starts now, and has a pid.
+      if (!(ref instanceof Promise)) this.#launch = launcher.launch(request);
       active.add(this);
-      this.#state = 'running';
-      this.#worker = new PoolWorker(child, this.#listener(ref, payload));
-      this.#worker.child.ref();
+      this.#starting = this.#run(ref, payload, launcher, request);
     } catch (error) {
       this.#state = 'initial';
-      throw error;
+      this.#starting = Promise.reject(error);
     }
+    return this.#starting;
   }
 
   /**
@@ -144,42 +148,78 @@ export class Process<F extends TaskFunction = TaskFunction> {
 
   /** SIGTERM to the process (and what it started). */
   terminate(): void {
-    this.#child?.kill('SIGTERM');
+    this.#signal('SIGTERM');
   }
 
   /** SIGKILL to the process (and what it started). */
   kill(): void {
-    this.#child?.kill('SIGKILL');
+    this.#signal('SIGKILL');
   }
 
-  #listener(ref: TaskRefData, payload: Buffer): WorkerListener {
-    const owner: TaskOwner = {
-      [kSettle]: (_task: PoolTask, ok: boolean, value: unknown) => {
+  #signal(signal: NodeJS.Signals): void {
+    if (this.#channel) this.#channel.kill(signal);
+    else this.#launch?.cancel(signal);
+  }
+
+  #encode(): Buffer {
+    try {
+      return encodeArgs(this.#options.args ?? []);
+    } catch (error) {
+      throw new SerializationError(`The arguments of process ${this.name} cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
+    }
+  }
+
+  async #run(target: TaskRefData | Promise<TaskRefData>, payload: Buffer, launcher: Launcher, request: LaunchRequest): Promise<void> {
+    let ref: TaskRefData;
+    try {
+      ref = await target;
+      this.#launch ??= launcher.launch(request);
+      this.#channel = await this.#launch.ready;
+    } catch (error) {
+      if (error instanceof StartFailure && error.end.exit.pid) {
+        // It started, then was killed (terminate(), kill()) or died before it could run the target.
+        if (!error.cancelled) process.stderr.write(`Process ${this.name} failed to start: ${String((error.end.initError as Error)?.message ?? 'it exited')}\n`);
+        this.#exit(error.end);
+        return;
+      }
+      active.delete(this);
+      this.#state = 'initial';
+      throw error instanceof StartFailure ? (error.end.spawnError ?? error) : error;
+    }
+    const channel = this.#channel;
+    this.#state = 'running';
+    // Like Python's non-daemon processes, it keeps the application alive until it exits.
+    channel.ref();
+    void channel.ended.then((end) => this.#exit(end));
+    const task: WireTask = { id: 1, fnId: 0, wire: TaskKind.Call, payload };
+    channel.attach(this.#listener());
+    channel.send([task], () => ref);
+    channel.stop();
+  }
+
+  #listener(): ChannelListener<WireTask> {
+    return {
+      received: () => {},
+      started: () => {},
+      overMemory: () => {},
+      answered: (_task, ok, value) => {
         if (ok) return;
-        this.#taskFailed = true;
+        this.#targetFailed = true;
         const stack = (value as { cause?: { remoteStack?: string } } | null)?.cause?.remoteStack ?? String(value);
         process.stderr.write(`Process ${this.name}:\n${stack}\n`);
       },
     };
-    return {
-      workerReady: (worker) => {
-        const task = new PoolTask(1, 0, TaskKind.Call, undefined, owner, 0);
-        task.payload = payload;
-        worker.send([task], () => ref);
-        worker.stop('closed');
-      },
-      taskDone: (_worker, task, ok, value) => task.settle(ok, value),
-      taskOverdue: () => {},
-      workerOverMemory: () => {},
-      workerExited: (_worker, exit: WorkerExit) => {
-        if (exit.initError !== undefined) process.stderr.write(`Process ${this.name} failed to start: ${String((exit.initError as Error)?.message)}\n`);
-        const signal = exit.signal ? -(constants.signals[exit.signal] ?? 0) : null;
-        this.#exitCode = signal ?? (exit.exitCode === 0 && (this.#taskFailed || exit.initError !== undefined) ? 1 : exit.exitCode ?? 1);
-        this.#state = 'exited';
-        active.delete(this);
-        this.#markExited();
-      },
-    };
+  }
+
+  #exit(end: ChannelEnd<unknown>): void {
+    const { exitCode, signal, statusUnknown } = end.exit;
+    if (signal) this.#exitCode = -(constants.signals[signal] ?? 0);
+    else if (exitCode === 0 && (this.#targetFailed || end.initError !== undefined)) this.#exitCode = 1;
+    else this.#exitCode = exitCode;
+    this.#statusUnknown = statusUnknown;
+    this.#state = 'exited';
+    active.delete(this);
+    this.#markExited();
   }
 }
 

@@ -1,6 +1,7 @@
 // Option defaults and checks, and what workers inherit from the parent's command line.
 import { expect } from 'chai';
-import { inheritExecArgv, resolvePoolOptions } from '../lib/options';
+import { inheritExecArgv } from '../lib/launchers/exec-argv';
+import { resolvePoolOptions } from '../lib/options';
 import { defaultChunksize } from '../lib/pool/jobs';
 import { InvalidArgumentError } from '../lib';
 

@@ -2,14 +2,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { StartFailure, WorkerChannel } from '../channel/worker-channel';
+import type { ExitStatus } from '../channel/worker-process';
 import { InvalidArgumentError } from '../errors';
-import { inheritExecArgv } from '../options';
+import { isAlive } from '../platform/processes';
 import type { FromTemplate, ToTemplate, WarmStart } from '../transport/protocol';
 import { workerEntry } from './entry';
-import type { ExitStatus, Launcher, LaunchOptions, LaunchRequest, WorkerProcess } from './launcher';
-import { isAlive, killGroup, trackGroup, untrackGroup } from './reaper';
+import { inheritExecArgv } from './exec-argv';
+import { initializeLaunch, type Launch, type Launcher, type LaunchOptions, type LaunchRequest } from './launcher';
+import { killGroup, trackGroup, untrackGroup } from './reaper';
 import { StderrTail } from './stderr-tail';
-import { nextWorkerName, sendInit, workerProcess } from './worker-process';
+import { nextWorkerName, workerProcess } from './worker-process';
 
 /** What the template reports about how its workers start. */
 export interface ForkServerStatus {
@@ -27,29 +30,49 @@ interface PendingSpawn {
   readonly name: string;
   readonly streams: Partial<Record<'input' | 'output' | 'stderr', Socket>>;
   pid: number;
-  readonly resolve: (worker: WorkerProcess) => void;
+  readonly resolve: (channel: WorkerChannel) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+/** How the application learns that a worker of a template exited. */
+interface ExitWatch {
+  /** The template reported the exit. */
+  report(status: ExitStatus): void;
+  /** The template is gone: nobody will report it, so the pid is watched here. */
+  orphan(): void;
+}
+
+/** A running template and the workers whose exit it reports. */
+interface Template {
+  readonly child: ChildProcess;
+  readonly watches: Map<number, ExitWatch>;
+  gone: boolean;
 }
 
 /** How long a worker request may wait for the template (which may be building a snapshot). */
 const SPAWN_TIMEOUT_MS = 60_000;
 /** How long a closed template may take to exit by itself before it is killed. */
 const TEMPLATE_EXIT_GRACE_MS = 2000;
+/** How often the pid of a worker whose template is gone is checked. */
+const ORPHAN_POLL_MS = 50;
 
 /**
  * The application's side of the forkserver template: starts it on first use (and again if it
- * died), configures its preload, asks it for workers and receives their pipes over IPC.
+ * died), configures its preload, asks it for workers and receives their pipes over IPC. The
+ * template lives until its context is closed (`getContext('forkserver').close()`), as Python's
+ * forkserver lives until the application exits; it never keeps the application alive by itself.
  */
 export class ForkServer {
-  #template: ChildProcess | undefined;
+  #template: Template | undefined;
   #preload: string[] = [];
   #configuredWith: string | undefined;
   #tsLoader: string | undefined;
   readonly #learned = new Set<string>();
   #nextId = 1;
   readonly #pending = new Map<number, PendingSpawn>();
-  readonly #exits = new Map<number, (status: ExitStatus) => void>();
+  /** Workers that have exited and whose exit the template has yet to report. */
+  #awaitedExits = 0;
   #status: Omit<ForkServerStatus, 'pid'> | undefined;
   #statusWaiters: ((status: ForkServerStatus) => void)[] = [];
   readonly #tail = new StderrTail();
@@ -65,7 +88,7 @@ export class ForkServer {
   /** The template's state once it is configured (starting it if needed). */
   status(): Promise<ForkServerStatus> {
     const template = this.#ensure();
-    if (this.#status) return Promise.resolve({ pid: template.pid ?? 0, ...this.#status });
+    if (this.#status) return Promise.resolve({ pid: template.child.pid ?? 0, ...this.#status });
     const status = new Promise<ForkServerStatus>((resolve) => this.#statusWaiters.push(resolve));
     this.#updateRef();
     return status;
@@ -76,22 +99,18 @@ export class ForkServer {
     return this.#preload;
   }
 
-  /** Pid of the template process, if it is running. */
-  get pid(): number | undefined {
-    return this.#template?.pid;
-  }
-
-  /** Starts one worker from the template. */
-  launch(options: LaunchOptions, name: string, tsLoader: string | undefined): Promise<WorkerProcess> {
+  /** Starts one worker from the template; `cancel` gives up on it (the worker is not used). */
+  launch(options: LaunchOptions, name: string, tsLoader: string | undefined): { channel: Promise<WorkerChannel>; cancel(): void } {
     this.#tsLoader ??= tsLoader;
     const template = this.#ensure();
     const id = this.#nextId++;
-    return new Promise<WorkerProcess>((resolve, reject) => {
+    const channel = new Promise<WorkerChannel>((resolve, reject) => {
       const timer = setTimeout(() => this.#fail(id, new Error('the forkserver template did not start a worker in time')), SPAWN_TIMEOUT_MS);
       this.#pending.set(id, { name, streams: {}, pid: 0, resolve, reject, timer });
       this.#send(template, { type: 'spawn', id, env: options.env, execArgv: options.execArgv, cwd: options.cwd, owner: process.pid });
       this.#updateRef();
     });
+    return { channel, cancel: () => this.#fail(id, new Error('cancelled'), true) };
   }
 
   /** A task module in use: the template loads it and caches its compiled code for new workers. */
@@ -103,7 +122,7 @@ export class ForkServer {
 
   /** Stops the template. Workers it started are not affected. */
   async close(): Promise<void> {
-    const template = this.#template;
+    const template = this.#template?.child;
     if (!template) return;
     this.#template = undefined;
     if (template.exitCode !== null || template.signalCode !== null) return;
@@ -116,141 +135,166 @@ export class ForkServer {
     clearTimeout(timer);
   }
 
-  #ensure(): ChildProcess {
+  #configure(template: Template): void {
+    this.#send(template, { type: 'configure', preload: this.#preload, execArgv: inheritExecArgv(process.execArgv), tsLoader: this.#tsLoader });
+  }
+
+  #ensure(): Template {
     const wanted = JSON.stringify(this.#preload);
     if (this.#template && this.#configuredWith === wanted) return this.#template;
+    this.#configuredWith = wanted;
+    this.#status = undefined;
     if (this.#template) {
       // Preload changed (set_forkserver_preload after first use): reconfigure the template.
-      this.#configuredWith = wanted;
-      this.#status = undefined;
-      this.#send(this.#template, { type: 'configure', preload: this.#preload, execArgv: inheritExecArgv(process.execArgv), tsLoader: this.#tsLoader });
+      this.#configure(this.#template);
       return this.#template;
     }
-    const template = spawn(process.execPath, [join(workerEntry(), '..', 'template.js')], {
+    const child = spawn(process.execPath, [join(workerEntry(), '..', 'template.js')], {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
       detached: true,
     });
+    const template: Template = { child, watches: new Map(), gone: false };
     this.#template = template;
-    this.#configuredWith = wanted;
-    this.#status = undefined;
-    const pid = template.pid ?? 0;
+    const pid = child.pid ?? 0;
     if (pid) trackGroup(pid);
-    template.stderr?.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       this.#tail.push(chunk);
       process.stderr.write(chunk);
     });
-    template.on('message', (message: FromTemplate, handle?: Socket) => this.#onMessage(message, handle));
-    template.once('exit', () => {
+    child.on('message', (message: FromTemplate, handle?: Socket) => this.#onMessage(template, message, handle));
+    child.once('exit', () => {
       untrackGroup(pid);
+      template.gone = true;
       if (this.#template === template) this.#template = undefined;
+      for (const watch of [...template.watches.values()]) watch.orphan();
       const tail = this.#tail.lines().slice(-3).join(' | ');
       for (const id of [...this.#pending.keys()]) this.#fail(id, new Error(`the forkserver template exited${tail ? `: ${tail}` : ''}`));
     });
-    template.once('error', () => {});
-    this.#send(template, { type: 'configure', preload: this.#preload, execArgv: inheritExecArgv(process.execArgv), tsLoader: this.#tsLoader });
+    child.once('error', () => {});
+    this.#configure(template);
     if (this.#learned.size) this.#send(template, { type: 'learn', modules: [...this.#learned] });
     this.#updateRef();
     return template;
   }
 
-  #send(template: ChildProcess, message: ToTemplate): void {
-    if (template.connected) template.send(message);
+  #send(template: Template, message: ToTemplate): void {
+    if (template.child.connected) template.child.send(message);
   }
 
-  #onMessage(message: FromTemplate, handle?: Socket): void {
+  #onMessage(template: Template, message: FromTemplate, handle?: Socket): void {
     switch (message.type) {
       case 'configured': {
         this.#status = { warmStart: message.warmStart, reason: message.reason, preload: message.preload };
-        const pid = this.#template?.pid ?? 0;
+        const pid = template.child.pid ?? 0;
         for (const waiter of this.#statusWaiters.splice(0)) waiter({ pid, ...this.#status });
         break;
       }
       case 'spawned': {
         const pending = this.#pending.get(message.id);
         if (!pending || !handle) {
+          // Given up on: closing its pipes makes the worker exit by itself.
           handle?.destroy();
           break;
         }
         pending.pid = message.pid;
         pending.streams[message.stream] = handle;
-        if (pending.streams.input && pending.streams.output && pending.streams.stderr) this.#complete(message.id, pending);
+        if (pending.streams.input && pending.streams.output && pending.streams.stderr) this.#complete(template, message.id, pending);
         break;
       }
       case 'spawn-failed':
         this.#fail(message.id, new Error(message.message));
         break;
       case 'exit':
-        this.#exits.get(message.pid)?.({ exitCode: message.code, signal: message.signal });
+        template.watches.get(message.pid)?.report({ exitCode: message.code, signal: message.signal });
         break;
     }
     this.#updateRef();
   }
 
-  #complete(id: number, pending: PendingSpawn): void {
+  #complete(template: Template, id: number, pending: PendingSpawn): void {
     this.#pending.delete(id);
     clearTimeout(pending.timer);
     const { pid } = pending;
     const input = pending.streams.input as Socket;
     const output = pending.streams.output as Socket;
     const ended = new Promise<ExitStatus>((resolve) => {
-      this.#exits.set(pid, (status) => {
-        this.#exits.delete(pid);
+      let poll: NodeJS.Timeout | undefined;
+      let settled = false;
+      /** Its pipe closed (it is exiting) and nobody has said how yet: someone waits for the report. */
+      let awaited = false;
+      const settle = (status: ExitStatus): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        template.watches.delete(pid);
+        if (awaited) this.#awaitedExits--;
+        this.#updateRef();
         resolve(status);
-      });
-      // If the template is gone, nobody reports the exit: the closed pipe and the pid say it.
+      };
+      const check = (): void => {
+        if (!isAlive(pid)) settle({ exitCode: null, signal: null, statusUnknown: 'template-gone' });
+      };
+      const watch: ExitWatch = {
+        report: settle,
+        orphan() {
+          if (poll || settled) return;
+          poll = setInterval(check, ORPHAN_POLL_MS);
+          // An idle worker may live on for long; only a worker on its way out holds the application.
+          if (!awaited) poll.unref();
+          check();
+        },
+      };
+      template.watches.set(pid, watch);
+      if (template.gone) watch.orphan();
       output.once('close', () => {
-        const closedAt = Date.now();
-        const poll = setInterval(() => {
-          const report = this.#exits.get(pid);
-          // Reported by the template, or still running: nothing to do yet.
-          if (!report || isAlive(pid)) {
-            if (!report) clearInterval(poll);
-            return;
-          }
-          // Dead: the template normally reports how; give it a moment before settling for "unknown".
-          if (this.#template && Date.now() - closedAt < 500) return;
-          clearInterval(poll);
-          report({ exitCode: null, signal: null });
-        }, 20);
+        if (settled) return;
+        awaited = true;
+        this.#awaitedExits++;
+        this.#updateRef();
+        poll?.ref();
+        if (template.gone) check();
       });
     });
     pending.resolve(
-      workerProcess({
-        pid,
-        name: pending.name,
-        input,
-        output: output as Readable,
-        stderr: pending.streams.stderr as Socket,
-        ended,
-        refHandles: [input, output],
-      }),
+      new WorkerChannel(
+        workerProcess({
+          pid,
+          name: pending.name,
+          input,
+          output: output as Readable,
+          stderr: pending.streams.stderr as Socket,
+          ended,
+          refHandles: [input, output],
+        }),
+      ),
     );
   }
 
-  #fail(id: number, error: Error): void {
+  #fail(id: number, error: Error, cancelled = false): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
     this.#pending.delete(id);
     clearTimeout(pending.timer);
     for (const stream of Object.values(pending.streams)) stream?.destroy();
     if (pending.pid) killGroup(pending.pid, 'SIGKILL');
-    pending.reject(error);
+    pending.reject(StartFailure.spawnFailed(error, cancelled));
+    this.#updateRef();
   }
 
-  /** The template keeps the event loop alive only while someone waits for it. */
+  /** The template keeps the event loop alive only while someone waits for it (a worker, an exit, its status). */
   #updateRef(): void {
-    const template = this.#template;
-    if (!template) return;
-    const busy = this.#pending.size > 0 || this.#statusWaiters.length > 0;
-    const channel = template.channel as { ref?(): void; unref?(): void } | undefined;
+    const child = this.#template?.child;
+    if (!child) return;
+    const busy = this.#pending.size > 0 || this.#statusWaiters.length > 0 || this.#awaitedExits > 0;
+    const channel = child.channel as { ref?(): void; unref?(): void } | undefined;
     if (busy) {
-      template.ref();
+      child.ref();
       channel?.ref?.();
     } else {
-      template.unref();
+      child.unref();
       channel?.unref?.();
     }
-    for (const stream of [template.stderr]) (stream as { unref?(): void } | null)?.unref?.();
+    (child.stderr as { unref?(): void } | null)?.unref?.();
   }
 }
 
@@ -261,7 +305,10 @@ export function forkServer(): ForkServer {
   return (shared ??= new ForkServer());
 }
 
-/** 'forkserver': workers started warm by the shared template process. */
+/**
+ * 'forkserver': workers started warm by the shared template process. A worker's pid is known only
+ * once the template has answered, so `Launch.pid` is undefined until then.
+ */
 export class ForkServerLauncher implements Launcher {
   readonly method = 'forkserver' as const;
 
@@ -270,11 +317,28 @@ export class ForkServerLauncher implements Launcher {
     private readonly tsLoader: string | undefined,
   ) {}
 
-  async launch(request: LaunchRequest): Promise<WorkerProcess> {
-    const worker = await this.server.launch(request.options, nextWorkerName(request.namePrefix), this.tsLoader);
+  launch(request: LaunchRequest): Launch {
+    const started = this.server.launch(request.options, nextWorkerName(request.namePrefix), this.tsLoader);
+    let cancelled = false;
+    let initializing: Launch | undefined;
     // The template's preload is part of every worker it starts (taken from its snapshot if any).
-    sendInit(worker, { ...request.init, preload: [...new Set([...this.server.preload, ...request.init.preload])] });
-    return worker;
+    const init = { ...request.init, preload: [...new Set([...this.server.preload, ...request.init.preload])] };
+    const ready = started.channel.then((channel) => {
+      initializing = initializeLaunch(channel, request, init);
+      if (cancelled) initializing.cancel();
+      return initializing.ready;
+    });
+    return {
+      get pid() {
+        return initializing?.pid;
+      },
+      ready,
+      cancel(signal) {
+        cancelled = true;
+        started.cancel();
+        initializing?.cancel(signal);
+      },
+    };
   }
 
   learnModule(module: string): void {

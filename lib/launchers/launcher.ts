@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import { StartFailure, type WorkerChannel } from '../channel/worker-channel';
 import type { WorkerInit } from '../transport/protocol';
 
 /** The ways procpool can start a worker process (Python's start methods). */
@@ -22,58 +22,31 @@ export interface LaunchRequest {
   readonly namePrefix: string;
 }
 
-/** How a worker process ended. */
-export interface ExitStatus {
-  /** Exit code, or `null` when a signal ended the process (or the status could not be known). */
-  readonly exitCode: number | null;
-  readonly signal: NodeJS.Signals | null;
-  /** Set when the process could not be started at all (e.g. `ENOENT`, `EAGAIN`). */
-  readonly error?: Error;
+/** A worker on its way: started (or being handed over) and initializing. */
+export interface Launch {
+  /**
+   * The worker's pid: known at once for `'spawn'` and `'fork'` (a spawned or handed-over
+   * process); for `'forkserver'`, `undefined` until the template has answered.
+   */
+  readonly pid: number | undefined;
+  /** Resolves with the worker's channel once it is ready; rejects with a {@link StartFailure}. */
+  readonly ready: Promise<WorkerChannel>;
+  /**
+   * Gives up on the start: the process is sent `signal` (default SIGKILL), and `ready` rejects
+   * (unless it already resolved).
+   */
+  cancel(signal?: NodeJS.Signals): void;
 }
 
 /**
- * A started worker OS process as the pool sees it, whatever started it. The pool speaks the
- * protocol over `input`/`output`; everything about how the process came to be stays in the launcher.
- */
-export interface WorkerProcess {
-  /** OS process id (0 if the process could not be started). */
-  readonly pid: number;
-  /** The worker's name, as `currentProcess().name` reports it inside the worker. */
-  readonly name: string;
-  /** When the OS process was started (`Date.now()` in the parent). */
-  readonly startedAt: number;
-  /**
-   * True when the launcher already initialized the worker and consumed its Ready frame (a
-   * pre-warmed spare): it takes tasks at once.
-   */
-  readonly initialized: boolean;
-  /** Parent → worker byte stream (the worker's fd 3). */
-  readonly input: Writable;
-  /** Worker → parent byte stream (the worker's fd 4). */
-  readonly output: Readable;
-  /**
-   * Settles once the process is gone and its process group has been killed, so no process the
-   * worker's tasks started survives it. Never rejects.
-   */
-  readonly exited: Promise<ExitStatus>;
-  /** The last lines the process wrote to stderr (which is also forwarded to the parent's stderr). */
-  stderrTail(): string[];
-  /** Sends `signal` to the worker's whole process group (the worker and anything it started). */
-  kill(signal: NodeJS.Signals): void;
-  /** Lets this process keep the parent's event loop alive (while the pool has work)... */
-  ref(): void;
-  /** ...or not (an idle pool must not stop a script from exiting). */
-  unref(): void;
-}
-
-/**
- * One start method (CPython's Popen classes). A launcher owns whatever it keeps between launches
- * (spare processes, a template process) and releases it in `close()`.
+ * One start method (CPython's Popen classes): a factory of ready worker channels. A launcher owns
+ * whatever it keeps between launches (spare processes, a template process) and releases it in
+ * `close()`.
  */
 export interface Launcher {
   readonly method: StartMethod;
   /** Starts (or hands over) one worker process, initialized as requested. */
-  launch(request: LaunchRequest): Promise<WorkerProcess>;
+  launch(request: LaunchRequest): Launch;
   /** A task module the pool has started using: warm processes load it ahead of need. */
   learnModule(module: string): void;
   /** The pool's workers are up: a good moment to warm spares without slowing its start. */
@@ -82,4 +55,32 @@ export interface Launcher {
   readySpares(): number;
   /** Releases what the launcher keeps between launches. Workers already launched are not affected. */
   close(): Promise<void>;
+}
+
+/**
+ * Initializes `channel` with `init` (the request's, unless the launcher adds to it) and wraps it
+ * as a {@link Launch}.
+ */
+export function initializeLaunch(channel: WorkerChannel, request: LaunchRequest, init = request.init): Launch {
+  let cancelled = false;
+  // Someone waits for this start (a pool, a Process): it keeps the application alive until then,
+  // even if it came from an idle reserve.
+  channel.ref();
+  const ready = channel.initialize({ ...init, name: channel.name }).then(
+    () => (cancelled ? channel.ended.then((end) => Promise.reject(new StartFailure(end as never, true))) : channel),
+    (error: unknown) => Promise.reject(cancelled && error instanceof StartFailure ? new StartFailure(error.end, true) : error),
+  );
+  return {
+    pid: channel.pid || undefined,
+    ready,
+    cancel(signal = 'SIGKILL') {
+      cancelled = true;
+      channel.kill(signal);
+    },
+  };
+}
+
+/** A launch of a channel that is ready already (a spare handed over). */
+export function readyLaunch(channel: WorkerChannel): Launch {
+  return { pid: channel.pid, ready: Promise.resolve(channel), cancel: (signal = 'SIGKILL') => channel.kill(signal) };
 }

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 
 /**
  * No worker may outlive the application. Three layers see to it:
@@ -12,6 +11,8 @@ import { readFileSync } from 'node:fs';
  *   and, at end of input (the application is gone), SIGKILLs every group it still knows.
  * Workers lead their own process groups (spawned detached), so a group kill also ends whatever
  * their tasks started; detached processes do not get a terminal's Ctrl-C, hence all of this.
+ * The reaper runs only while there is a group to watch: when the last one is forgotten its input
+ * ends and it exits; the next group tracked starts a new one.
  */
 const REAPER_SCRIPT = `trap '' INT HUP
 list=" "
@@ -82,16 +83,6 @@ function startSoon(): void {
   });
 }
 
-/** Whether `pid` is a live process; a zombie (dead, not yet reaped by its parent) is not. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Sends `signal` to process group `pid`, falling back to the process alone. Never throws. */
 export function killGroup(pid: number, signal: NodeJS.Signals): void {
   if (pid <= 0) return;
@@ -116,13 +107,14 @@ export function trackGroup(pid: number): void {
   watch(pid);
 }
 
-/** Forgets a process group that has been reaped and killed. */
+/** Forgets a process group that has been reaped and killed; the reaper exits with the last one. */
 export function untrackGroup(pid: number): void {
   if (!groups.delete(pid)) return;
-  reaper?.stdin?.write(`- ${pid}\n`);
-}
-
-/** The reaper's pid, if it runs (for the specs). */
-export function reaperPid(): number | undefined {
-  return reaper?.pid;
+  const child = reaper;
+  if (!child) return;
+  child.stdin?.write(`- ${pid}\n`);
+  if (groups.size > 0) return;
+  // Nothing left to watch: end of input, so it exits (its list is empty: nothing is killed).
+  reaper = undefined;
+  child.stdin?.end();
 }

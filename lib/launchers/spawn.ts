@@ -1,5 +1,5 @@
-import type { Launcher, LaunchRequest, WorkerProcess } from './launcher';
-import { nextWorkerName, sendInit, spawnWorker } from './worker-process';
+import { initializeLaunch, type Launch, type Launcher, type LaunchRequest } from './launcher';
+import { nextWorkerName, spawnChannel } from './worker-process';
 
 /**
  * Python's 'spawn': a fresh `node` process per worker, which loads its task modules itself.
@@ -8,10 +8,8 @@ import { nextWorkerName, sendInit, spawnWorker } from './worker-process';
 export class SpawnLauncher implements Launcher {
   readonly method = 'spawn' as const;
 
-  async launch(request: LaunchRequest): Promise<WorkerProcess> {
-    const worker = spawnWorker(request.options, nextWorkerName(request.namePrefix));
-    sendInit(worker, request.init);
-    return worker;
+  launch(request: LaunchRequest): Launch {
+    return initializeLaunch(spawnChannel(request.options, nextWorkerName(request.namePrefix)), request);
   }
 
   learnModule(): void {

@@ -1,11 +1,9 @@
-import { serialize } from 'node:v8';
-import { encodeFrame } from '../transport/frames';
-import { FromWorker, ToWorker } from '../transport/protocol';
-import type { LaunchOptions, WorkerProcess } from './launcher';
-import { awaitFrame, killIdle, nextWorkerName, spawnWorker } from './worker-process';
+import type { WorkerChannel } from '../channel/worker-channel';
+import type { LaunchOptions } from './launcher';
+import { killIdle, nextWorkerName, spawnChannel } from './worker-process';
 
 interface Idle {
-  readonly worker: WorkerProcess;
+  readonly channel: WorkerChannel;
   readonly key: string;
   booted: boolean;
 }
@@ -31,42 +29,40 @@ export class WarmReserve {
     const key = keyOf(options);
     const booting: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      const worker = spawnWorker(options, nextWorkerName('PoolWorker'));
-      if (preload.length) worker.input.write(encodeFrame(ToWorker.Preload, serialize(preload)));
-      const entry: Idle = { worker, key, booted: false };
+      const channel = spawnChannel(options, nextWorkerName('PoolWorker'));
+      const entry: Idle = { channel, key, booted: false };
       this.#idle.push(entry);
-      void worker.exited.then(() => this.#remove(entry));
+      void channel.ended.then(() => this.#remove(entry));
       // Referenced while the caller waits for it to boot; idle afterwards, it must not keep the
       // application alive.
+      const booted = preload.length ? channel.preload(preload) : channel.whenBooted();
       booting.push(
-        awaitFrame(worker, preload.length ? FromWorker.Preloaded : FromWorker.Booted).then((ok) => {
-          entry.booted = ok;
-          worker.unref();
-        }),
+        booted.then(
+          () => {
+            entry.booted = true;
+            channel.unref();
+          },
+          () => channel.unref(),
+        ),
       );
     }
     await Promise.all(booting);
   }
 
   /** Takes a booted process started with these options, if one is waiting. */
-  take(options: LaunchOptions): WorkerProcess | undefined {
+  take(options: LaunchOptions): WorkerChannel | undefined {
     const key = keyOf(options);
     const entry = this.#idle.find((e) => e.booted && e.key === key);
     if (!entry) return undefined;
     this.#remove(entry);
-    return entry.worker;
-  }
-
-  /** How many processes are waiting. */
-  get size(): number {
-    return this.#idle.length;
+    return entry.channel;
   }
 
   /** Kills every waiting process. */
   async close(): Promise<void> {
     const idle = this.#idle;
     this.#idle = [];
-    await killIdle(idle.map((e) => e.worker));
+    await killIdle(idle.map((e) => e.channel));
   }
 
   #remove(entry: Idle): void {

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { serialize } from 'node:v8';
-import { encodeFrame, FrameReader } from '../transport/frames';
-import { FromWorker, ToWorker, type InitMessage, type WorkerInit } from '../transport/protocol';
+import type { ExitStatus, WorkerProcess } from '../channel/worker-process';
+import { WorkerChannel } from '../channel/worker-channel';
 import { workerEntry } from './entry';
-import type { ExitStatus, LaunchOptions, WorkerProcess } from './launcher';
+import type { LaunchOptions } from './launcher';
 import { killGroup, trackGroup, untrackGroup } from './reaper';
 import { StderrTail } from './stderr-tail';
 
@@ -28,8 +27,8 @@ export interface ProcessParts {
   readonly refHandles: readonly { ref?(): void; unref?(): void }[];
 }
 
-/** Assembles the pool's view of a worker process: stderr tail, group kill on exit, ref control. */
-export function workerProcess(parts: ProcessParts): WorkerProcess & { initialized: boolean } {
+/** Assembles a worker process from its parts: stderr tail, group kill on exit, ref control. */
+export function workerProcess(parts: ProcessParts): WorkerProcess {
   const { pid } = parts;
   if (pid) trackGroup(pid);
   const tail = new StderrTail();
@@ -51,8 +50,6 @@ export function workerProcess(parts: ProcessParts): WorkerProcess & { initialize
   return {
     pid,
     name: parts.name,
-    startedAt: Date.now(),
-    initialized: false,
     input: parts.input,
     output: parts.output,
     exited,
@@ -82,9 +79,12 @@ export function workerArgv(args: WorkerArgs): string[] {
   return argv;
 }
 
-/** Spawns one fresh `node` worker process as a session leader (fd 3 tasks in, fd 4 results out). */
-export function spawnWorker(options: LaunchOptions, name: string, args: WorkerArgs = { owner: process.pid }): WorkerProcess {
-  const child = spawn(process.execPath, [...options.execArgv, workerEntry(), ...workerArgv(args)], {
+/**
+ * Spawns one fresh `node` worker process as a process-group leader (fd 3 tasks in, fd 4 results
+ * out) and opens its channel. Synchronous: the pid is known when it returns.
+ */
+export function spawnChannel(options: LaunchOptions, name: string): WorkerChannel {
+  const child = spawn(process.execPath, [...options.execArgv, workerEntry(), ...workerArgv({ owner: process.pid })], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe'],
@@ -98,56 +98,25 @@ export function spawnWorker(options: LaunchOptions, name: string, args: WorkerAr
       if (child.pid === undefined) settle({ exitCode: null, signal: null, error });
     });
   });
-  return workerProcess({
-    pid: child.pid ?? 0,
-    name,
-    input,
-    output,
-    stderr: child.stderr,
-    ended,
-    refHandles: [child, input, output] as unknown as { ref?(): void; unref?(): void }[],
-  });
-}
-
-/** Writes the Init frame: the worker loads its preload modules, runs the initializer, says Ready. */
-export function sendInit(worker: WorkerProcess, init: WorkerInit): void {
-  worker.input.write(encodeFrame(ToWorker.Init, serialize({ ...init, name: worker.name } satisfies InitMessage)));
-}
-
-/**
- * Reads a worker's output until it has reported every frame type of `until` (Booted, Ready,
- * Preloaded), in any order, then pauses the stream so the pool can take it over later. Resolves
- * false if the worker failed or died first.
- */
-export function awaitFrame(worker: WorkerProcess, ...until: number[]): Promise<boolean> {
-  return new Promise((resolve) => {
-    const reader = new FrameReader();
-    const missing = new Set(until);
-    let done = false;
-    const onData = (chunk: Buffer): void => {
-      reader.push(chunk, (type) => {
-        if (type === FromWorker.InitFailed) finish(false);
-        else if (missing.delete(type) && missing.size === 0) finish(true);
-      });
-    };
-    const finish = (ok: boolean): void => {
-      if (done) return;
-      done = true;
-      worker.output.off('data', onData);
-      worker.output.pause();
-      resolve(ok);
-    };
-    worker.output.on('data', onData);
-    void worker.exited.then(() => finish(false));
-  });
+  return new WorkerChannel(
+    workerProcess({
+      pid: child.pid ?? 0,
+      name,
+      input,
+      output,
+      stderr: child.stderr,
+      ended,
+      refHandles: [child, input, output] as unknown as { ref?(): void; unref?(): void }[],
+    }),
+  );
 }
 
 /** Kills idle workers (spares, a reserve) and resolves once they are gone. */
-export async function killIdle(workers: readonly WorkerProcess[]): Promise<void> {
-  for (const worker of workers) {
+export async function killIdle(channels: readonly WorkerChannel[]): Promise<void> {
+  for (const channel of channels) {
     // Awaited below: an unreferenced process would let the event loop end before it exits.
-    worker.ref();
-    worker.kill('SIGKILL');
+    channel.ref();
+    channel.kill('SIGKILL');
   }
-  await Promise.all(workers.map((w) => w.exited));
+  await Promise.all(channels.map((c) => c.ended));
 }

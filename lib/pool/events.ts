@@ -1,7 +1,8 @@
 import type { EventEmitter } from 'node:events';
+import type { UnknownExitReason } from '../errors';
 import type { StartMethod } from '../launchers/launcher';
 import type { TaskRefData } from '../transport/protocol';
-import type { WorkerExitReason } from './worker';
+import type { WorkerExitReason } from './death';
 
 /** `workerStart`: a worker is up and initialized. */
 export interface WorkerStartEvent {
@@ -14,8 +15,14 @@ export interface WorkerStartEvent {
 export interface WorkerExitEvent {
   readonly pid: number;
   readonly name: string;
+  /** Exit code, or `null` when a signal ended the process or the status is unknown. */
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
+  /**
+   * Set when the exit status could not be observed: a forkserver worker that outlived its template
+   * and was ended by a signal (see `WorkerExitInfo.statusUnknown`).
+   */
+  readonly statusUnknown?: UnknownExitReason;
   /**
    * Why: asked to leave (`'closed'`, `'recycled'` after maxTasksPerChild, `'memory'` over
    * maxMemoryPerChild, `'idle'`, `'timeout'`, `'aborted'`, `'terminated'`, `'broken'`), or not
@@ -55,26 +62,19 @@ export interface PoolEventMap {
 
 /**
  * Emits pool events only when someone listens, so the per-task events cost nothing on the hot
- * path of a pool nobody observes.
+ * path of a pool nobody observes. It asks the emitter each time rather than tracking listeners
+ * through its own hooks, so every EventEmitter method (`removeAllListeners()` included) keeps
+ * Node's semantics.
  */
 export class PoolEventSink {
-  /** Events with listeners, kept current through 'newListener' / 'removeListener'. */
-  readonly #listened = new Set<string | symbol>();
-
-  constructor(private readonly emitter: EventEmitter) {
-    emitter.on('newListener', (name: string | symbol) => this.#listened.add(name));
-    emitter.on('removeListener', (name: string | symbol) => {
-      // Emitted after the removal: the count is already the new one.
-      if (emitter.listenerCount(name) === 0) this.#listened.delete(name);
-    });
-  }
+  constructor(private readonly emitter: EventEmitter<PoolEventMap>) {}
 
   /** Whether `name` has listeners. */
   wants(name: keyof PoolEventMap): boolean {
-    return this.#listened.has(name);
+    return this.emitter.listenerCount(name) > 0;
   }
 
   emit<K extends keyof PoolEventMap>(name: K, ...payload: PoolEventMap[K]): void {
-    if (this.#listened.has(name)) this.emitter.emit(name, ...payload);
+    if (this.emitter.listenerCount(name) > 0) (this.emitter.emit as (name: K, ...args: PoolEventMap[K]) => boolean)(name, ...payload);
   }
 }

@@ -1,7 +1,7 @@
 import { TimeoutError } from '../errors';
 import type { TaskKindValue } from '../transport/protocol';
 import { checkTimeout } from '../validate';
-import { Deque } from './deque';
+import { Deque } from '../util/deque';
 import type { PoolEngine } from './engine';
 import { kSettle, type PoolTask, type TaskOwner, type TaskPolicy } from './task';
 
@@ -90,9 +90,9 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
       const onAbort = (): void => {
         if (this.#finished) return;
         this.#aborted = setup.abortError(signal);
-        const pending = [...this.#tasks.values()];
+        // Aborted in their workers first; finishing then has nothing left to abandon.
+        this.#engine.abandon([...this.#tasks.values()], true);
         void this.#finish();
-        this.#engine.abandon(pending);
         this.#deliver();
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -199,7 +199,8 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
     this.#outstanding++;
     let task: PoolTask;
     try {
-      task = this.#engine.createTask(this.#fnId as number, this.#kind, items, this, seq, this.#policy);
+      const fnId = this.#fnId as number;
+      task = this.#engine.createTask(fnId, this.#kind, this.#engine.encode(items, fnId), this, seq, this.#policy);
     } catch (error) {
       // This chunk's arguments cannot be serialized: it fails in its place; nothing is sent.
       if (this.#ordered) this.#bySeq.set(seq, { ok: false, value: error });
@@ -285,8 +286,9 @@ export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
   #finish(): Promise<unknown> | undefined {
     if (this.#finished) return undefined;
     this.#finished = true;
-    for (const task of this.#tasks.values()) task.cancelled = true;
+    const unwanted = [...this.#tasks.values()];
     this.#tasks.clear();
+    this.#engine.abandon(unwanted, false);
     this.#bySeq.clear();
     this.#values = [];
     this.#valueIndex = 0;

@@ -26,6 +26,8 @@ export class MapJob implements TaskOwner {
   constructor(
     private readonly length: number,
     private readonly completion: Completion<unknown[]>,
+    /** Gives up on chunks nobody needs once the job has failed. */
+    private readonly abandon: (tasks: readonly PoolTask[]) => void,
   ) {}
 
   /** Records a chunk this job is waiting for (in input order). */
@@ -34,11 +36,11 @@ export class MapJob implements TaskOwner {
     this.#remaining++;
   }
 
-  /** Fails the job (e.g. a chunk could not be serialized). */
+  /** Fails the job with its first failed chunk's error; the other chunks are abandoned. */
   fail(error: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
-    for (const task of this.#tasks) task.cancelled = true;
+    this.abandon(this.#tasks);
     this.completion[kReject](error);
   }
 

@@ -5,58 +5,28 @@ import type { StartMethod } from '../launchers/launcher';
 import { resolvePoolOptions, type PoolOptions } from '../options';
 import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
 import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
-import { checkFunction, checkInteger, checkIterable, checkTimeout } from '../validate';
-import { AsyncResult, kReject, kResolve, type Completion, type ResultCallbacks } from './async-result';
-import { PoolEngine, type PoolState, type PoolStats } from './engine';
+import { checkInteger, checkIterable } from '../validate';
+import { AsyncResult, kReject, kResolve, type Completion } from './async-result';
+import {
+  NO_OPTIONS,
+  callPolicy,
+  type ApplyAsyncOptions,
+  type IMapOptions,
+  type Items,
+  type MapAsyncOptions,
+  type MapOptions,
+  type TaskOptions,
+} from './call-options';
+import type { PoolStats } from './counters';
+import { PoolEngine } from './engine';
 import { PoolEventSink, type PoolEventMap } from './events';
+import type { PoolState } from './lifecycle';
 import { IMapIterator } from './imap';
 import { CallJob, MapJob, defaultChunksize } from './jobs';
 import type { PoolTask, TaskPolicy } from './task';
 
 /** A function's result once awaited in the worker. */
 type Result<F extends TaskFunction> = Awaited<ReturnType<F>>;
-
-/** What every submission call accepts (each falls back to the pool's default). */
-export interface TaskOptions {
-  /**
-   * Hard limit in ms, from the task's start: the worker is killed and replaced, the task rejects
-   * with `TaskTimeoutError`. For `map`, the limit of each chunk.
-   */
-  timeout?: number;
-  /** Soft limit in ms: the task's `taskSignal()` is aborted so that it can stop by itself. */
-  softTimeout?: number;
-  /**
-   * Cancels the call: queued tasks are dropped, a running one has its `taskSignal()` aborted and
-   * `abortGracePeriod` to stop before its worker is killed. The call rejects with `AbortError`.
-   */
-  signal?: AbortSignal;
-  /** Times a task is run again if its worker dies under it (idempotent tasks only). */
-  retries?: number;
-}
-
-/** Options of `map`, `starmap` and their async forms. */
-export interface MapOptions extends TaskOptions {
-  /**
-   * Items per task sent to a worker.
-   * @default ceil(n / (4 × processes)), as Python
-   */
-  chunksize?: number;
-}
-
-/** Options of `imap` and `imapUnordered`. */
-export interface IMapOptions extends TaskOptions {
-  /** Items per task sent to a worker. @default 1 */
-  chunksize?: number;
-}
-
-/** Options of `mapAsync` and `starmapAsync`. */
-export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
-
-/** Options of `applyAsync`. */
-export interface ApplyAsyncOptions<R> extends TaskOptions, ResultCallbacks<R> {}
-
-/** Input of `map` and friends: any iterable, sync or async. */
-export type Items<T> = Iterable<T> | AsyncIterable<T>;
 
 function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
@@ -82,8 +52,12 @@ function plain<T>(result: AsyncResult<T>): Promise<T> {
   return result.then();
 }
 
-/** The options of a call that passed none: one shared object, so the hot path allocates nothing. */
-const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
+/** Names a task function in an error before its id is known (an ES module still registering). */
+function label(fn: unknown): string {
+  if (typeof fn === 'function') return `'${fn.name || '(anonymous)'}'`;
+  const ref = fn as TaskRefData | null;
+  return ref && typeof ref === 'object' ? `'${String(ref.name)}' (${String(ref.module)})` : String(fn);
+}
 
 function abortError(signal: AbortSignal): AbortError {
   return new AbortError('The task was aborted by its AbortSignal.', { cause: signal.reason });
@@ -104,7 +78,7 @@ function abortError(signal: AbortSignal): AbortError {
  * await using pool = new Pool({ processes: 4 });
  * await pool.map(square, [1, 2, 3]); // [1, 4, 9]
  */
-export class Pool extends EventEmitter {
+export class Pool extends EventEmitter<PoolEventMap> {
   readonly #engine: PoolEngine;
   readonly #startMethod: StartMethod;
   readonly #defaults: TaskPolicy;
@@ -148,7 +122,10 @@ export class Pool extends EventEmitter {
     return this.#startMethod;
   }
 
-  /** `'running'`, `'closing'`, `'terminating'` or `'closed'`. */
+  /**
+   * `'running'`, `'broken'` (workers kept failing to start: tasks reject with `WorkerStartError`),
+   * `'closing'`, `'terminating'` or `'closed'`.
+   */
   get state(): PoolState {
     return this.#engine.state;
   }
@@ -180,22 +157,26 @@ export class Pool extends EventEmitter {
   applyAsync<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options: ApplyAsyncOptions<Result<F>> = NO_OPTIONS): AsyncResult<Result<F>> {
     const result = new AsyncResult<Result<F>>(options);
     try {
-      const policy = this.#policy(options);
+      const policy = callPolicy(options, this.#defaults);
       const input: unknown[] = args === undefined ? [] : args;
       if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
       const id = options.signal ? undefined : this.#functionId(fn);
+      const engine = this.#engine;
       if (typeof id === 'number') {
         // The usual call: one task owned by its AsyncResult, and no closure or bookkeeping array.
-        this.#engine.submit(this.#engine.createTask(id, TaskKind.Call, input, result, 0, policy));
+        engine.submit(engine.createTask(id, TaskKind.Call, engine.encode(input, id), result, 0, policy));
         return result;
       }
+      const lookup = id ?? this.#functionId(fn);
+      // Encoded now even when the function's id comes later: the call captures its arguments.
+      const payload = engine.encode(input, typeof lookup === 'number' ? lookup : label(fn));
       const tasks: PoolTask[] = [];
       const done = this.#guard<Result<F>>(result, options.signal, tasks);
       const owner = done === result ? result : new CallJob(done as Completion<unknown>);
-      this.#withFunction(id ?? this.#functionId(fn), done, (fnId) => {
-        const task = this.#engine.createTask(fnId, TaskKind.Call, input, owner, 0, policy);
+      this.#withFunction(lookup, done, (fnId) => {
+        const task = engine.createTask(fnId, TaskKind.Call, payload, owner, 0, policy);
         tasks.push(task);
-        this.#engine.submit(task);
+        engine.submit(task);
       });
     } catch (error) {
       result[kReject](error);
@@ -261,25 +242,6 @@ export class Pool extends EventEmitter {
     await this.join();
   }
 
-  /** Checks a call's options and merges them over the pool's defaults. */
-  #policy(options: TaskOptions & ResultCallbacks<never>): TaskPolicy {
-    if (options === NO_OPTIONS) return this.#defaults;
-    checkFunction(options.callback, 'callback');
-    checkFunction(options.errorCallback, 'errorCallback');
-    checkTimeout(options.timeout, 'timeout');
-    checkTimeout(options.softTimeout, 'softTimeout');
-    checkInteger(options.retries, 'retries', 0);
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw new InvalidArgumentError(`Expected \`signal\` to be an AbortSignal, got \`${String(options.signal)}\`.`);
-    }
-    return {
-      timeout: options.timeout ?? this.#defaults.timeout,
-      softTimeout: options.softTimeout ?? this.#defaults.softTimeout,
-      retries: options.retries ?? this.#defaults.retries,
-      abortable: options.signal !== undefined,
-    };
-  }
-
   /**
    * Wires a call's AbortSignal: when it fires, the call rejects with `AbortError` and its tasks are
    * abandoned (dropped, or aborted in their worker). The listener goes when the call settles.
@@ -289,7 +251,7 @@ export class Pool extends EventEmitter {
     if (signal.aborted) throw abortError(signal);
     const onAbort = (): void => {
       done[kReject](abortError(signal));
-      this.#engine.abandon(tasks);
+      this.#engine.abandon(tasks, true);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     return {
@@ -309,10 +271,10 @@ export class Pool extends EventEmitter {
    * yet to register. Throws if the pool refuses work or `fn` is not a task.
    */
   #functionId(fn: unknown): number | Promise<TaskRefData> {
-    const refusal = this.#engine.acceptError();
+    const refusal = this.#engine.lifecycle.refusal();
     if (refusal) throw refusal;
     const ref = resolveTask(fn);
-    return isPromise(ref) ? ref : this.#engine.fnId(ref);
+    return isPromise(ref) ? ref : this.#engine.functions.id(ref);
   }
 
   /** Hands the function's id to `submit`, once known; a late failure goes to `done`. */
@@ -322,35 +284,41 @@ export class Pool extends EventEmitter {
       return;
     }
     id.then((late) => {
-      const lateRefusal = this.#engine.acceptError();
+      const lateRefusal = this.#engine.lifecycle.refusal();
       if (lateRefusal) throw lateRefusal;
-      submit(this.#engine.fnId(late));
+      submit(this.#engine.functions.id(late));
     }).catch((error: unknown) => done[kReject](error));
   }
 
   #mapAsync<R>(fn: unknown, items: Items<unknown>, kind: TaskKindValue, options: MapAsyncOptions<R>): AsyncResult<R[]> {
     const result = new AsyncResult<R[]>(options);
     try {
-      const policy = this.#policy(options);
+      const policy = callPolicy(options, this.#defaults);
       checkInteger(options.chunksize, 'chunksize', 1);
       checkIterable(items, 'items');
       const tasks: PoolTask[] = [];
       const done = this.#guard<R[]>(result, options.signal, tasks);
       const fail = (error: unknown): void => done[kReject](error);
+      const engine = this.#engine;
       const start = (list: unknown[]): void => {
-        this.#withFunction(this.#functionId(fn), done, (fnId) => {
+        const lookup = this.#functionId(fn);
+        const what = typeof lookup === 'number' ? lookup : label(fn);
+        // Every chunk is encoded now, at the call (or once an async input is read).
+        const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
+        const chunks: { offset: number; payload: Buffer }[] = [];
+        for (let offset = 0; offset < list.length; offset += size) chunks.push({ offset, payload: engine.encode(list.slice(offset, offset + size), what) });
+        this.#withFunction(lookup, done, (fnId) => {
           if (list.length === 0) {
             done[kResolve]([]);
             return;
           }
-          const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
-          const job = new MapJob(list.length, done as Completion<unknown[]>);
-          for (let offset = 0; offset < list.length; offset += size) {
-            const task = this.#engine.createTask(fnId, kind, list.slice(offset, offset + size), job, offset, policy);
+          const job = new MapJob(list.length, done as Completion<unknown[]>, (unwanted) => engine.abandon(unwanted, false));
+          for (const { offset, payload } of chunks) {
+            const task = engine.createTask(fnId, kind, payload, job, offset, policy);
             job.add(task);
             tasks.push(task);
           }
-          for (const task of tasks) this.#engine.submit(task);
+          for (const task of tasks) engine.submit(task);
         });
       };
       const list = collect(items);
@@ -366,14 +334,15 @@ export class Pool extends EventEmitter {
     let fnId: number | Promise<number>;
     let policy: TaskPolicy = {};
     try {
-      policy = this.#policy(options);
+      policy = callPolicy(options, this.#defaults);
       checkInteger(options.chunksize, 'chunksize', 1);
       checkIterable(items, 'items');
       if (options.signal?.aborted) throw abortError(options.signal);
-      const refusal = this.#engine.acceptError();
+      const refusal = this.#engine.lifecycle.refusal();
       if (refusal) throw refusal;
       const ref = resolveTask(fn);
-      fnId = isPromise(ref) ? ref.then((r) => this.#engine.fnId(r)) : this.#engine.fnId(ref);
+      const functions = this.#engine.functions;
+      fnId = isPromise(ref) ? ref.then((r) => functions.id(r)) : functions.id(ref);
     } catch (error) {
       fnId = Promise.reject(error);
       items = [];
@@ -390,12 +359,4 @@ export class Pool extends EventEmitter {
       abortError,
     });
   }
-}
-
-/** Typed listeners for the pool's events. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface Pool {
-  on<K extends keyof PoolEventMap>(event: K, listener: (...args: PoolEventMap[K]) => void): this;
-  once<K extends keyof PoolEventMap>(event: K, listener: (...args: PoolEventMap[K]) => void): this;
-  off<K extends keyof PoolEventMap>(event: K, listener: (...args: PoolEventMap[K]) => void): this;
 }

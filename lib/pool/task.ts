@@ -1,11 +1,12 @@
 import { TaskFlags, type TaskKindValue } from '../transport/protocol';
+import type { WireTask } from '../transport/task-batch';
 
 /** The method a task's owner is told its outcome through (a symbol: not part of any public API). */
 export const kSettle = Symbol('procpool.settle');
 
 /** Receives the outcome of the tasks it submitted: an AsyncResult, a map job, an imap iterator. */
 export interface TaskOwner {
-  /** `ok` tells whether `value` is the result or the error. Called exactly once per task. */
+  /** `ok` tells whether `value` is the result or the error. Called at most once per task. */
   [kSettle](task: PoolTask, ok: boolean, value: unknown): void;
 }
 
@@ -28,38 +29,45 @@ export interface TaskPolicy {
 }
 
 /**
- * One unit of work as the pool schedules it: a call, or one chunk of a map. Its input is encoded
- * when it is first sent (as Python pickles in its task-handler thread), so an argument that cannot
- * be serialized fails that task alone, before anything is sent, and a large payload's memory is
- * only held while it travels.
+ * Where a task is:
+ *
+ * ```
+ *            send            Received          Started
+ *  queued ────────► sent ────────────► received ────────► running
+ *    ▲               │  the worker died   │  the worker died  │
+ *    └───────────────┴─ (never saw it) ───┴── with retries ───┘
+ *
+ *  any of those ──► settled    (answered, failed, timed out, terminated: the owner is told once)
+ *  any of those ──► abandoned  (its owner no longer wants it: aborted, map failed, imap left early)
+ * ```
+ *
+ * `settled` and `abandoned` are final. Tasks without a timeout or signal never report their start:
+ * they go from `received` to `settled`, and the oldest unanswered one counts as running.
  */
-export class PoolTask {
-  /** Set once the task is settled or its owner no longer wants it: it is never sent, or ignored. */
-  cancelled = false;
-  /**
-   * Whether the worker holding this task has acknowledged the frame that carried it. A worker that
-   * dies before that never saw the task (it was still in the socket), so the task runs elsewhere.
-   */
-  received = false;
+export type TaskStatus = 'queued' | 'sent' | 'received' | 'running' | 'settled' | 'abandoned';
+
+/**
+ * One unit of work as the pool schedules it: a call, or one chunk of a map. Its arguments are
+ * encoded when the call is made, so what the caller does with them afterwards (refills a buffer,
+ * changes an object) cannot change what the task receives, as with `postMessage`. The status is
+ * written only through the transitions below.
+ */
+export class PoolTask implements WireTask {
+  #status: TaskStatus = 'queued';
+  #holder: TaskHolder | undefined;
   /** Runs left if a worker dies under it. */
   retriesLeft: number;
-  /** The worker it was sent to, until it is answered or that worker is gone. */
-  holder: TaskHolder | undefined;
-  /** Whether its worker reported its start (tasks with timeouts or a signal do). */
-  started = false;
-  /** Set when its caller aborted it while it was held: the grace period before its worker dies. */
+  /** Set when its caller aborted it while a worker held it: the grace period before that worker dies. */
   abortGraceMs: number | undefined;
   /** The kind byte sent to the worker: the TaskKind and the TaskFlags it needs. */
   readonly wire: number;
-  /** The encoded input, once the task has been sent (kept: a requeued task is sent again). */
-  payload: Buffer | undefined;
 
   constructor(
     readonly id: number,
     readonly fnId: number,
     readonly kind: TaskKindValue,
-    /** The arguments (a call) or items (a chunk), until they are encoded. */
-    public input: readonly unknown[] | undefined,
+    /** The encoded arguments (a call) or items (a chunk); kept until the task is final (a retry sends it again). */
+    readonly payload: Buffer,
     readonly owner: TaskOwner,
     /** The owner's position for this task (a chunk's offset, an imap sequence number). */
     readonly index: number,
@@ -72,10 +80,58 @@ export class PoolTask {
     this.wire = kind | (timed ? TaskFlags.Timed : 0) | (abortable ? TaskFlags.Abortable : 0);
   }
 
-  /** Settles the task once: later answers for it (after a timeout, an abort) are ignored. */
-  settle(ok: boolean, value: unknown): void {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    this.owner[kSettle](this, ok, value);
+  get status(): TaskStatus {
+    return this.#status;
+  }
+
+  /** Neither settled nor abandoned: someone still waits for it. */
+  get live(): boolean {
+    return this.#status !== 'settled' && this.#status !== 'abandoned';
+  }
+
+  /** The worker it was sent to, until it is answered, final, or back in the queue. */
+  get holder(): TaskHolder | undefined {
+    return this.#holder;
+  }
+
+  /** Handed to a worker. */
+  sent(holder: TaskHolder): void {
+    if (this.#status !== 'queued') return;
+    this.#status = 'sent';
+    this.#holder = holder;
+  }
+
+  /** The worker acknowledged the frame that carried it: it has the task. */
+  received(): void {
+    if (this.#status === 'sent') this.#status = 'received';
+  }
+
+  /** The worker reported its start (tasks with a timeout or a signal). */
+  started(): void {
+    if (this.#status === 'received' || this.#status === 'sent') this.#status = 'running';
+  }
+
+  /** Back in the queue after its worker died (it never ran, or it has a retry left). */
+  requeued(): void {
+    this.#holder = undefined;
+    if (this.live) this.#status = 'queued';
+  }
+
+  /** Whether its worker may have run it: it had received it. */
+  get reachedWorker(): boolean {
+    return this.#status === 'received' || this.#status === 'running';
+  }
+
+  /** Makes the task final; returns false if it already was (nothing more may happen to it). */
+  finish(status: 'settled' | 'abandoned'): boolean {
+    if (!this.live) return false;
+    this.#status = status;
+    this.#holder = undefined;
+    return true;
+  }
+
+  /** Its worker answered it, or is gone: nobody holds it any more. */
+  released(): void {
+    this.#holder = undefined;
   }
 }

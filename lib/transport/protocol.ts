@@ -1,9 +1,11 @@
 /**
- * Every message that crosses between the pool and a worker, in one place.
+ * Every message that crosses between the pool and a worker, in one place: the frame types and the
+ * data they carry. How each body is laid out is written once, in `codecs.ts` and `task-batch.ts`,
+ * which both sides use.
  *
  * The pool writes to the worker's fd 3 and reads the worker's fd 4; each message is one frame
  * (see `frames.ts`): a type byte and a body. Task and result bodies carry a binary header (ids as
- * uint32) followed by bytes from `v8.serialize`, so the hot path never builds a message object.
+ * uint32) followed by the payload (`payload.ts`), so the hot path never builds a message object.
  */
 
 /** Frame types, parent → worker. */
@@ -22,8 +24,9 @@ export const ToWorker = {
   /** Body: v8(string[]). Load these task modules now, ahead of need (pre-warmed workers). */
   Preload: 5,
   /**
-   * Body: u32 task id, u8 AbortReason. Abort that task: if it runs, its `taskSignal()` is aborted;
-   * if it waits in the worker's queue, it is answered with an abort error instead of running.
+   * Body: u32 task id, u8 AbortReason, u32 soft timeout in ms (words the reason of a soft timeout).
+   * Abort that task: if it runs, its `taskSignal()` is aborted; if it waits in the worker's queue,
+   * it is answered with an abort error instead of running.
    */
   Abort: 6,
 } as const;
@@ -51,6 +54,13 @@ export const FromWorker = {
   Started: 16,
   /** Body: u32 resident set size in MiB. Over `maxMemoryPerChild`: retire me after my tasks. */
   OverMemory: 17,
+  /**
+   * Body: i32 exit code. Written from the worker's 'exit' handler, so the parent learns the code of
+   * an exit that ran it (a return, `process.exit(n)`, an uncaught exception) even when it cannot
+   * wait for the process itself (a forkserver worker whose template is gone). A death by signal
+   * writes nothing.
+   */
+  Exiting: 18,
 } as const;
 
 /** Bits above the TaskKind in a task's kind byte. */

@@ -54,20 +54,12 @@ function makeRequire(mod: InternalModule): NodeJS.Require {
   return require;
 }
 
-/** Counts, for the debug log and the specs. */
-export interface CodeCacheStats {
-  compiled: number;
-  fromCache: number;
-  rejected: number;
-}
-
 /**
  * Compiles CommonJS modules through `vm.Script` so their code can be cached. In `produce` mode
  * (the template) every module compiled is remembered and `save()` writes its cache; in `consume`
  * mode (a worker) modules listed in the directory's index compile from their cache.
  */
 export class CodeCache {
-  readonly stats: CodeCacheStats = { compiled: 0, fromCache: 0, rejected: 0 };
   readonly #scripts = new Map<string, Script>();
   readonly #index: Record<string, string>;
 
@@ -116,12 +108,6 @@ export class CodeCache {
       cachedData,
       importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER as never,
     });
-    if (cachedData) {
-      if (script.cachedDataRejected) this.stats.rejected++;
-      else this.stats.fromCache++;
-    } else {
-      this.stats.compiled++;
-    }
     if (this.mode === 'produce') this.#scripts.set(filename, script);
     const wrapper = script.runInThisContext({ displayErrors: true }) as (...args: unknown[]) => unknown;
     return wrapper.call(mod.exports, mod.exports, makeRequire(mod), mod, filename, dirname(filename));

@@ -3,13 +3,27 @@
  * fd 4 synchronously (see `writeAllSync`), and exits when told to stop or when the parent is gone.
  */
 import { Socket } from 'node:net';
-import { deserialize, serialize } from 'node:v8';
 import { SerializationError } from '../errors';
-import { encodeError } from '../transport/error-codec';
-import { FrameReader, encodeFrame, writeFrameHeader, FRAME_HEADER } from '../transport/frames';
+import {
+  AbortCodec,
+  AnswerCodec,
+  BOOTED_FRAME,
+  DefineCodec,
+  ExitingCodec,
+  InitCodec,
+  InitFailedCodec,
+  OverMemoryCodec,
+  PRELOADED_FRAME,
+  PreloadCodec,
+  READY_FRAME,
+  RECEIVED_FRAME,
+  StartedCodec,
+} from '../transport/codecs';
+import { FrameReader } from '../transport/frames';
 import { readAllSync } from '../transport/read-sync';
 import { encodeValue } from '../transport/payload';
-import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
+import { FromWorker, ToWorker, type InitMessage } from '../transport/protocol';
+import { readTaskBatch } from '../transport/task-batch';
 import { writeAllSync } from '../transport/write-sync';
 import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
@@ -17,8 +31,6 @@ import { TaskRunner, type ResultSink } from './runner';
 
 const TASKS_FD = 3;
 const RESULTS_FD = 4;
-const RECEIVED = encodeFrame(FromWorker.Received);
-const PRELOADED = encodeFrame(FromWorker.Preloaded);
 
 /** `--owner=<pid>` and `--code-cache=<dir>`, wherever they are (a snapshot shifts argv). */
 function argument(name: string): string | undefined {
@@ -37,11 +49,10 @@ let maxMemoryBytes = 0;
 let overMemoryReported = false;
 
 /** Reused for every answer: the write below is synchronous, so the header is free again after it. */
-const header = Buffer.alloc(FRAME_HEADER + 4);
+const header = Buffer.alloc(AnswerCodec.headerSize);
 
-function send(type: number, taskId: number, payload: Buffer): void {
-  writeFrameHeader(header, 0, type, 4 + payload.length);
-  header.writeUInt32LE(taskId, FRAME_HEADER);
+function send(type: typeof FromWorker.Result | typeof FromWorker.Error, taskId: number, payload: Buffer): void {
+  AnswerCodec.writeHeader(header, type, taskId, payload.length);
   // The retirement request goes before the answer, so the pool stops sending work to this worker
   // before the task's caller can submit more.
   const overMemory = maxMemoryBytes && !overMemoryReported ? overMemoryFrame() : undefined;
@@ -53,9 +64,7 @@ function overMemoryFrame(): Buffer | undefined {
   const rss = process.memoryUsage.rss();
   if (rss <= maxMemoryBytes) return undefined;
   overMemoryReported = true;
-  const body = Buffer.allocUnsafe(4);
-  body.writeUInt32LE(Math.min(0xffffffff, Math.round(rss / 1048576)), 0);
-  return encodeFrame(FromWorker.OverMemory, body);
+  return OverMemoryCodec.encode(Math.min(0xffffffff, Math.round(rss / 1048576)));
 }
 
 const sink: ResultSink = {
@@ -78,12 +87,10 @@ const sink: ResultSink = {
     send(FromWorker.Result, taskId, payload);
   },
   error(taskId, error) {
-    send(FromWorker.Error, taskId, serialize(encodeError(error)));
+    send(FromWorker.Error, taskId, AnswerCodec.error.encodeBody(error));
   },
   started(taskId) {
-    const body = Buffer.allocUnsafe(4);
-    body.writeUInt32LE(taskId, 0);
-    writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.Started, body)]);
+    writeAllSync(RESULTS_FD, [StartedCodec.encode(taskId)]);
   },
 };
 
@@ -114,27 +121,30 @@ async function initialize(message: InitMessage): Promise<void> {
       await initializer(...(message.initargs ?? []));
     }
   } catch (error) {
-    writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.InitFailed, serialize(encodeError(error)))]);
+    writeAllSync(RESULTS_FD, [InitFailedCodec.encode(error)]);
     process.exit(1);
   }
-  writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.Ready)]);
+  writeAllSync(RESULTS_FD, [READY_FRAME]);
   runner.start();
 }
 
 function onFrame(type: number, buf: Buffer, start: number, end: number): void {
   switch (type) {
     case ToWorker.Tasks:
-      writeAllSync(RESULTS_FD, [RECEIVED]);
-      runner.enqueue(buf, start, end);
+      writeAllSync(RESULTS_FD, [RECEIVED_FRAME]);
+      readTaskBatch(buf, start, end, runner.enqueue);
+      runner.pump();
       return;
-    case ToWorker.Define:
-      runner.define(buf.readUInt32LE(start), deserialize(buf.subarray(start + 4, end)) as TaskRefData);
+    case ToWorker.Define: {
+      const { fnId, ref } = DefineCodec.decode(buf, start, end);
+      runner.define(fnId, ref);
       return;
+    }
     case ToWorker.Init:
-      void initialize(deserialize(buf.subarray(start, end)) as InitMessage);
+      void initialize(InitCodec.decode(buf, start, end));
       return;
     case ToWorker.Preload: {
-      const loading = (deserialize(buf.subarray(start, end)) as string[]).map((specifier) => {
+      const loading = PreloadCodec.decode(buf, start, end).map((specifier) => {
         try {
           return Promise.resolve(modules.load(specifier)).catch(() => {});
         } catch {
@@ -142,11 +152,11 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
           return undefined;
         }
       });
-      void Promise.all(loading).then(() => writeAllSync(RESULTS_FD, [PRELOADED]));
+      void Promise.all(loading).then(() => writeAllSync(RESULTS_FD, [PRELOADED_FRAME]));
       return;
     }
     case ToWorker.Abort:
-      runner.abort(buf.readUInt32LE(start), buf[start + 4], buf.readUInt32LE(start + 5));
+      runner.abort(AbortCodec.decode(buf, start));
       return;
     case ToWorker.Stop:
       stopping = true;
@@ -169,4 +179,15 @@ input.on('error', () => {
   if (!stopping) exitWithGroup();
 });
 
-writeAllSync(RESULTS_FD, [encodeFrame(FromWorker.Booted)]);
+// Tell the parent how this process ends, whenever it ends by running its exit handlers (a return,
+// process.exit(n), an uncaught exception): the parent may be unable to wait for it (a forkserver
+// worker whose template is gone). A write to a parent that is gone fails, and nobody needs it then.
+process.on('exit', (code) => {
+  try {
+    writeAllSync(RESULTS_FD, [ExitingCodec.encode(code)]);
+  } catch {
+    // The parent is gone.
+  }
+});
+
+writeAllSync(RESULTS_FD, [BOOTED_FRAME]);

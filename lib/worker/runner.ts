@@ -1,7 +1,9 @@
 import { AbortError, TaskTimeoutError } from '../errors';
 import { runWithSignal } from '../tasks/task-signal';
+import type { AbortMessage } from '../transport/codecs';
 import { decode } from '../transport/payload';
 import { AbortReason, KIND_MASK, TaskFlags, TaskKind, type TaskRefData } from '../transport/protocol';
+import type { IncomingTask } from '../transport/task-batch';
 import type { AnyFunction, TaskModules } from './modules';
 
 /** Where the runner sends each task's outcome; implementations never throw. */
@@ -12,16 +14,8 @@ export interface ResultSink {
   started(taskId: number): void;
 }
 
-interface QueuedTask {
-  readonly id: number;
-  readonly fnId: number;
-  /** TaskKind in the low bits, TaskFlags above. */
-  readonly kind: number;
-  /** The payload is `buf[start, end)` (the frame it came in, never reused). */
-  readonly buf: Buffer;
-  readonly start: number;
-  readonly end: number;
-}
+/** A task as the Tasks frame carried it: its payload is `buf[start, end)` (never reused). */
+type QueuedTask = IncomingTask;
 
 interface FunctionEntry {
   readonly ref: TaskRefData;
@@ -64,38 +58,25 @@ export class TaskRunner {
     this.#fns.set(id, { ref });
   }
 
-  /** Queues the tasks of one Tasks frame body, `buf[start, end)`. */
-  enqueue(buf: Buffer, start: number, end: number): void {
-    while (start < end) {
-      const length = buf.readUInt32LE(start + 9);
-      const payloadStart = start + 14 + buf[start + 13];
-      this.#queue.push({
-        id: buf.readUInt32LE(start),
-        fnId: buf.readUInt32LE(start + 4),
-        kind: buf[start + 8],
-        buf,
-        start: payloadStart,
-        end: payloadStart + length,
-      });
-      start = payloadStart + length;
-    }
-    this.#pump();
-  }
+  /** Queues one task of a Tasks frame; `pump()` runs them once the frame is read. */
+  readonly enqueue = (task: IncomingTask): void => {
+    this.#queue.push(task);
+  };
 
   /**
-   * Aborts task `id`: the running one through its signal, a queued one before it starts.
+   * Aborts a task: the running one through its signal, a queued one before it starts.
    * `softTimeoutMs` only words the reason of a soft timeout.
    */
-  abort(id: number, reason: number, softTimeoutMs = 0): void {
+  abort({ taskId, reason, softTimeoutMs }: AbortMessage): void {
     const error = abortReason(reason, softTimeoutMs);
-    if (this.#running?.id === id) this.#running.controller.abort(error);
-    else this.#abortedEarly.set(id, error);
+    if (this.#running?.id === taskId) this.#running.controller.abort(error);
+    else this.#abortedEarly.set(taskId, error);
   }
 
   /** Begins running tasks (after initialization). */
   start(): void {
     this.#started = true;
-    this.#pump();
+    this.pump();
   }
 
   /** Calls `onIdle` once every task received so far has been reported. */
@@ -104,7 +85,8 @@ export class TaskRunner {
     if (!this.#busy && this.#head === this.#queue.length) onIdle();
   }
 
-  #pump(): void {
+  /** Runs queued tasks, unless one is running or the worker is not initialized yet. */
+  pump(): void {
     if (this.#busy || !this.#started) return;
     this.#busy = true;
     const queue = this.#queue;
@@ -131,7 +113,7 @@ export class TaskRunner {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
-    this.#pump();
+    this.pump();
   };
 
   #run(task: QueuedTask): Promise<void> | undefined {

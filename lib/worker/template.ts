@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import { isAlive } from '../launchers/reaper';
+import { isAlive } from '../platform/processes';
 import type { FromTemplate, ToTemplate } from '../transport/protocol';
 import { CodeCache } from './code-cache';
 import { buildSnapshot, type SnapshotResult } from './snapshot';

@@ -37,6 +37,13 @@ export class Deque<T> {
     return this.#size === 0 ? undefined : this.#items[this.#head];
   }
 
+  /** Every item, oldest first, without removing them. */
+  toArray(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.#size; i++) out.push(this.#items[(this.#head + i) & (this.#items.length - 1)] as T);
+    return out;
+  }
+
   /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const out: T[] = [];

@@ -1,0 +1,68 @@
+import { InvalidArgumentError } from '../errors';
+import { checkFunction, checkInteger, checkTimeout } from '../validate';
+import type { ResultCallbacks } from './async-result';
+import type { TaskPolicy } from './task';
+
+/** What every submission call accepts (each falls back to the pool's default). */
+export interface TaskOptions {
+  /**
+   * Hard limit in ms, from the task's start: the worker is killed and replaced, the task rejects
+   * with `TaskTimeoutError`. For `map`, the limit of each chunk.
+   */
+  timeout?: number;
+  /** Soft limit in ms: the task's `taskSignal()` is aborted so that it can stop by itself. */
+  softTimeout?: number;
+  /**
+   * Cancels the call: queued tasks are dropped, a running one has its `taskSignal()` aborted and
+   * `abortGracePeriod` to stop before its worker is killed. The call rejects with `AbortError`.
+   */
+  signal?: AbortSignal;
+  /** Times a task is run again if its worker dies under it (idempotent tasks only). */
+  retries?: number;
+}
+
+/** Options of `map`, `starmap` and their async forms. */
+export interface MapOptions extends TaskOptions {
+  /**
+   * Items per task sent to a worker.
+   * @default ceil(n / (4 × processes)), as Python
+   */
+  chunksize?: number;
+}
+
+/** Options of `imap` and `imapUnordered`. */
+export interface IMapOptions extends TaskOptions {
+  /** Items per task sent to a worker. @default 1 */
+  chunksize?: number;
+}
+
+/** Options of `mapAsync` and `starmapAsync`. */
+export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
+
+/** Options of `applyAsync`. */
+export interface ApplyAsyncOptions<R> extends TaskOptions, ResultCallbacks<R> {}
+
+/** Input of `map` and friends: any iterable, sync or async. */
+export type Items<T> = Iterable<T> | AsyncIterable<T>;
+
+/** The options of a call that passed none: one shared object, so the hot path allocates nothing. */
+export const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
+
+/** Checks a call's options (quoting any bad value) and merges them over the pool's defaults. */
+export function callPolicy(options: TaskOptions & ResultCallbacks<never>, defaults: TaskPolicy): TaskPolicy {
+  if (options === NO_OPTIONS) return defaults;
+  checkFunction(options.callback, 'callback');
+  checkFunction(options.errorCallback, 'errorCallback');
+  checkTimeout(options.timeout, 'timeout');
+  checkTimeout(options.softTimeout, 'softTimeout');
+  checkInteger(options.retries, 'retries', 0);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`Expected \`signal\` to be an AbortSignal, got \`${String(options.signal)}\`.`);
+  }
+  return {
+    timeout: options.timeout ?? defaults.timeout,
+    softTimeout: options.softTimeout ?? defaults.softTimeout,
+    retries: options.retries ?? defaults.retries,
+    abortable: options.signal !== undefined,
+  };
+}
