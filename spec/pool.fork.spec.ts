@@ -5,6 +5,7 @@ import { faultSuite } from './suites/faults';
 import { imapSuite } from './suites/imap';
 import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
+import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 
 describe("startMethod 'fork'", () => {
@@ -15,4 +16,5 @@ describe("startMethod 'fork'", () => {
   processSuite('fork');
   faultSuite('fork');
   resilienceSuite('fork');
+  issue9Suite('fork');
 });

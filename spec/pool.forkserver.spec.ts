@@ -5,6 +5,7 @@ import { faultSuite } from './suites/faults';
 import { imapSuite } from './suites/imap';
 import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
+import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 
 describe("startMethod 'forkserver'", () => {
@@ -15,4 +16,5 @@ describe("startMethod 'forkserver'", () => {
   processSuite('forkserver');
   faultSuite('forkserver');
   resilienceSuite('forkserver');
+  issue9Suite('forkserver');
 });
