@@ -37,8 +37,9 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    */
   minProcesses?: number;
   /**
-   * Ms a worker may stay idle before it exits, as long as more than `minProcesses` remain; the pool
-   * starts workers again (up to `processes`) when work arrives.
+   * Ms a worker may stay idle (since it became ready, or since its last task) before it exits, as
+   * long as more than `minProcesses` remain; the pool starts workers again (up to `processes`) when
+   * work arrives.
    * @default undefined (workers never retire for idleness)
    */
   idleTimeout?: number;
