@@ -14,7 +14,7 @@ import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
 import { rejection } from '../support/rejection';
-import { tempFile } from '../support/tmp';
+import { tempDir, tempFile } from '../support/tmp';
 
 export function resilienceSuite(method: StartMethod): void {
   describe('timeouts, cancellation, retries, recycling, events', () => {
@@ -112,8 +112,11 @@ export function resilienceSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 2, minProcesses: 1, idleTimeout: 200 });
       await pool.ready();
       await pool.map(tasks.square, [1, 2, 3, 4], { chunksize: 1 });
-      expect(await waitFor(() => pool.pids.length === 1, 3000)).to.equal(true);
-      const pids = await pool.map(tasks.sleepSync, [200, 200, 200, 200], { chunksize: 1 });
+      expect(await waitFor(() => pool.pids.length === 1, 10_000)).to.equal(true);
+      // Each task blocks its worker until two different workers have checked in: the map can only
+      // complete if the pool started a second worker for it, however long that start takes.
+      const dir = tempDir('idle-rendezvous');
+      const pids = await pool.starmap(tasks.rendezvous, Array.from({ length: 4 }, () => [dir, 2] as [string, number]), { chunksize: 1 });
       expect(new Set(pids).size).to.equal(2);
     });
 
