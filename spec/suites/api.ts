@@ -5,7 +5,7 @@ import { AsyncResult, InvalidStateError, TimeoutError, taskRef, type StartMethod
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
-import { tempFile } from '../support/tmp';
+import { tempDir, tempFile } from '../support/tmp';
 
 export function apiSuite(method: StartMethod): void {
   describe('Python surface', () => {
@@ -207,7 +207,11 @@ export function apiSuite(method: StartMethod): void {
     it('spreads work over all workers', async () => {
       const pool = pools.create({ processes: 2 });
       await pool.ready();
-      const pids = await pool.map(tasks.sleepSync, [100, 100, 100, 100], { chunksize: 1 });
+      // Each task blocks its worker until two different workers have checked in: the map completes
+      // only if the pool runs it on both workers at once (a pool that queues everything on one
+      // worker fails it when the first task gives up, after 20 s).
+      const dir = tempDir('spread');
+      const pids = await pool.starmap(tasks.rendezvous, Array.from({ length: 4 }, () => [dir, 2] as [string, number]), { chunksize: 1 });
       expect(new Set(pids).size).to.equal(2);
     });
   });
