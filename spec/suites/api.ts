@@ -88,7 +88,7 @@ export function apiSuite(method: StartMethod): void {
       process.on('unhandledRejection', onUnhandled);
       try {
         const forgotten = pool.applyAsync(tasks.failIfNegative, [-2]);
-        expect(await waitFor(() => forgotten.ready(), 5000)).to.equal(true);
+        expect(await waitFor(() => forgotten.ready(), 10_000)).to.equal(true);
         await new Promise((resolve) => setTimeout(resolve, 50));
         expect(unhandled).to.deep.equal([]);
         expect(await forgotten.get().catch((e: unknown) => e)).to.be.instanceOf(RangeError);
@@ -109,7 +109,7 @@ export function apiSuite(method: StartMethod): void {
         const mapped = pool.map(tasks.failIfNegative, [1, -2]);
         expect(applied).to.not.be.instanceOf(AsyncResult);
         expect(mapped).to.not.be.instanceOf(AsyncResult);
-        expect(await waitFor(() => unhandled.length === 2, 5000)).to.equal(true);
+        expect(await waitFor(() => unhandled.length === 2, 10_000)).to.equal(true);
         expect(unhandled.every((reason) => reason instanceof RangeError)).to.equal(true);
         await Promise.allSettled([applied, mapped]);
       } finally {
