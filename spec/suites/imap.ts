@@ -1,8 +1,10 @@
 // imap / imapUnordered: lazy input, bounded look-ahead, ordering, timeouts, early exit, failures.
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
 import { TimeoutError, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
+import { tempFile } from '../support/tmp';
 
 export function imapSuite(method: StartMethod): void {
   describe('imap and imapUnordered', () => {
@@ -21,8 +23,14 @@ export function imapSuite(method: StartMethod): void {
       const pool = pools.create();
       await pool.ready();
       const out: string[] = [];
-      const items: [string, number][] = [['slow', 400], ['fast', 10], ['fast2', 10]];
-      for await (const y of pool.imapUnordered(tasks.slowEchoPair, items)) out.push(y);
+      // 'slow' is held at a gate the consumer opens only once it has the two others: it completes
+      // last for certain, so an iterator that yielded in input order would never get past it.
+      const gate = tempFile('imap', 'gate');
+      const items: [string, string | null][] = [['slow', gate], ['fast', null], ['fast2', null]];
+      for await (const y of pool.imapUnordered(tasks.gatedEchoPair<string>, items)) {
+        out.push(y);
+        if (out.length === 2) writeFileSync(gate, '');
+      }
       expect(out).to.have.members(['slow', 'fast', 'fast2']);
       expect(out[2]).to.equal('slow');
     });
