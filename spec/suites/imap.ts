@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { TimeoutError, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
+import { waitFor } from '../support/processes';
 import { tempFile } from '../support/tmp';
 
 export function imapSuite(method: StartMethod): void {
@@ -48,11 +49,17 @@ export function imapSuite(method: StartMethod): void {
       const first: number[] = [];
       for (let i = 0; i < 10; i++) first.push(((await it.next()) as IteratorYieldResult<number>).value);
       expect(first).to.deep.equal([0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Instead of sleeping and sampling: let the iterator read ahead as far as it will and the pool
+      // run all of that. A bounded look-ahead stops, and the pool goes idle; an unbounded one keeps
+      // the pool busy with the rest of the million (and `pulled` grows past the bound meanwhile).
+      const idle = (): boolean => pool.stats().queued === 0 && pool.stats().running === 0;
+      const wentIdle = await waitFor(idle, 10_000);
       expect(pulled).to.be.lessThan(200);
+      expect(wentIdle).to.equal(true);
       await it.return();
       const settled = pulled;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Anything still in flight that could make it read on has settled.
+      expect(await waitFor(idle, 10_000)).to.equal(true);
       expect(pulled).to.equal(settled);
     });
 
