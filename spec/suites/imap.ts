@@ -90,12 +90,15 @@ export function imapSuite(method: StartMethod): void {
 
     it('next(timeout) rejects with TimeoutError and loses nothing', async () => {
       const pool = pools.create();
-      const it = pool.imap(tasks.slowEchoPair, [['a', 300] as [string, number], ['b', 10] as [string, number]]);
+      // 'a' is held at a gate until the timeout has been seen: nothing can arrive within 30 ms.
+      const gate = tempFile('imap', 'next-gate');
+      const it = pool.imap(tasks.gatedEchoPair<string>, [['a', gate], ['b', null]]);
       const error = await it.next(30).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TimeoutError);
-      expect(await it.next(5000)).to.deep.equal({ done: false, value: 'a' });
-      expect(await it.next(5000)).to.deep.equal({ done: false, value: 'b' });
-      expect(await it.next(5000)).to.deep.equal({ done: true, value: undefined });
+      writeFileSync(gate, '');
+      expect(await it.next(20_000)).to.deep.equal({ done: false, value: 'a' });
+      expect(await it.next(20_000)).to.deep.equal({ done: false, value: 'b' });
+      expect(await it.next(20_000)).to.deep.equal({ done: true, value: undefined });
     });
 
     it('imap yields the results before a failure, then throws it', async () => {
