@@ -48,14 +48,18 @@ export function resilienceSuite(method: StartMethod): void {
     });
 
     it('an AbortSignal drops queued tasks before they run and stops a cooperative running one', async () => {
-      const pool = pools.create({ processes: 1 });
+      // A long abort grace period: the cooperative task must stop by itself, however slowly the
+      // loaded machine delivers the abort (a task that ignored it would still cost its worker).
+      const pool = pools.create({ processes: 1, abortGracePeriod: 10_000 });
       const before = await pool.apply(tasks.pid);
       const controller = new AbortController();
       const marker = tempFile('resilience', 'ran.txt');
-      const running = rejection(pool.apply(faults.spinUntilAborted, [], { signal: controller.signal }));
+      const started = tempFile('resilience', 'started.txt');
+      const running = rejection(pool.apply(faults.spinUntilAborted, [started], { signal: controller.signal }));
       const queued = rejection(pool.apply(faults.mark, [marker], { signal: controller.signal }));
       const unrelated = pool.apply(tasks.square, [3]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Abort once the first task demonstrably runs (the other two wait behind it).
+      expect(await waitFor(() => existsSync(started), 10_000)).to.equal(true);
       controller.abort();
       expect(await running).to.be.instanceOf(AbortError);
       expect(await queued).to.be.instanceOf(AbortError);
