@@ -211,7 +211,7 @@ export function apiSuite(method: StartMethod): void {
       // only if the pool runs it on both workers at once (a pool that queues everything on one
       // worker fails it when the first task gives up, after 20 s).
       const dir = tempDir('spread');
-      const pids = await pool.starmap(tasks.rendezvous, Array.from({ length: 4 }, () => [dir, 2] as [string, number]), { chunksize: 1 });
+      const pids = await pool.map(tasks.rendezvous, Array.from({ length: 4 }, () => ({ dir, n: 2 })), { chunksize: 1 });
       expect(new Set(pids).size).to.equal(2);
     });
   });

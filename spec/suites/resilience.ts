@@ -120,7 +120,7 @@ export function resilienceSuite(method: StartMethod): void {
       // Each task blocks its worker until two different workers have checked in: the map can only
       // complete if the pool started a second worker for it, however long that start takes.
       const dir = tempDir('idle-rendezvous');
-      const pids = await pool.starmap(tasks.rendezvous, Array.from({ length: 4 }, () => [dir, 2] as [string, number]), { chunksize: 1 });
+      const pids = await pool.map(tasks.rendezvous, Array.from({ length: 4 }, () => ({ dir, n: 2 })), { chunksize: 1 });
       expect(new Set(pids).size).to.equal(2);
     });
 
