@@ -1,6 +1,6 @@
 // Timeouts, cancellation, retries, recycling and events: what a service needs beyond Python's Pool.
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import {
   AbortError,
   TaskTimeoutError,
@@ -73,9 +73,16 @@ export function resilienceSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 2 });
       expect(await rejection(pool.apply(tasks.square, [1], { signal: AbortSignal.abort() }))).to.be.instanceOf(AbortError);
       const controller = new AbortController();
-      const mapped = rejection(pool.map(tasks.sleepSync, [200, 200, 200, 200, 200, 200], { chunksize: 1, signal: controller.signal }));
-      setTimeout(() => controller.abort(), 50);
+      // The map's tasks hold their workers until the gate opens: the map cannot finish before the
+      // abort, which comes once a task demonstrably runs.
+      const running = tempDir('map-abort');
+      const gate = tempFile('map-abort', 'gate');
+      const items = Array.from({ length: 6 }, () => ({ dir: running, gate }));
+      const mapped = rejection(pool.map(tasks.holdUntilOpen, items, { chunksize: 1, signal: controller.signal }));
+      expect(await waitFor(() => readdirSync(running).length > 0, 10_000)).to.equal(true);
+      controller.abort();
       expect(await mapped).to.be.instanceOf(AbortError);
+      writeFileSync(gate, '');
       const iterating = new AbortController();
       const it = pool.imap(tasks.delayed, [1, 2, 3, 4, 5, 6, 7, 8], { signal: iterating.signal });
       expect(await it.next()).to.deep.equal({ done: false, value: 1 });
