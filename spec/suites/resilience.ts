@@ -33,7 +33,7 @@ export function resilienceSuite(method: StartMethod): void {
     it('the pool default timeout applies to every call; a call can override it', async () => {
       const pool = pools.create({ processes: 1, timeout: 200, killGracePeriod: 100 });
       expect(await rejection(pool.apply(tasks.spinForever))).to.be.instanceOf(TaskTimeoutError);
-      expect(await pool.apply(tasks.sleepSync, [300], { timeout: 5000 })).to.be.a('number');
+      expect(await pool.apply(tasks.sleepSync, [300], { timeout: 20_000 })).to.be.a('number');
       const chunks = await rejection(pool.map(tasks.sleepSync, [10, 10, 2000], { chunksize: 1 }));
       expect(chunks).to.be.instanceOf(TaskTimeoutError);
     });
@@ -115,7 +115,7 @@ export function resilienceSuite(method: StartMethod): void {
       expect(bloated).to.equal(first);
       const next = await pool.apply(tasks.pid);
       expect(next).to.not.equal(first);
-      expect(await waitFor(() => exits.some((e) => e.reason === 'memory' && e.pid === first), 3000)).to.equal(true);
+      expect(await waitFor(() => exits.some((e) => e.reason === 'memory' && e.pid === first), 10_000)).to.equal(true);
       expect(pool.stats().recycles).to.equal(1);
     });
 
