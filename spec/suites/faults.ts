@@ -4,16 +4,16 @@
 // hook checks every marked process at the end).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortError, TaskTimeoutError, WorkerLostError, WorkerStartError, type Pool, type StartMethod } from '../../lib';
 import * as faults from '../../fixtures/faults';
 import * as tasks from '../../fixtures/tasks';
 
 import { trackPools } from '../support/pools';
-import { expectGone, isAlive } from '../support/processes';
+import { expectGone, isAlive, waitFor } from '../support/processes';
 import { rejection } from '../support/rejection';
-import { tempFile } from '../support/tmp';
+import { tempDir, tempFile } from '../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 
@@ -51,14 +51,22 @@ export function faultSuite(method: StartMethod): void {
         const pool = pools.create({ processes: 2 });
         await pool.ready();
         const [victim] = pool.pids;
-        const running = pool.map(tasks.sleepSync, [300, 300, 300, 300, 300, 300], { chunksize: 1 });
+        // The map's tasks report where they run and hold their workers until the gate opens: the
+        // victim is killed while it demonstrably runs one, and nothing can finish before that.
+        const holding = tempDir('faults-victim');
+        const gate = tempFile('faults-victim', 'gate');
+        const running = rejection(pool.map(tasks.holdUntilOpen, Array.from({ length: 6 }, () => ({ dir: holding, gate })), { chunksize: 1 }));
         const others = [pool.apply(tasks.square, [5])];
-        setTimeout(() => process.kill(victim, 'SIGKILL'), 100);
-        const error = await rejection(running);
+        expect(await waitFor(() => existsSync(join(holding, String(victim))), 10_000)).to.equal(true);
+        process.kill(victim, 'SIGKILL');
+        await expectGone([victim]);
+        writeFileSync(gate, '');
+        const error = await running;
         expect(error).to.be.instanceOf(WorkerLostError);
         expect(error.pid).to.equal(victim);
         await expectHealthy(pool, others, [25]);
-        expect(pool.pids).to.have.length(2);
+        // The replacement may still be starting when the work is done: wait for it to be there.
+        expect(await waitFor(() => pool.pids.length === 2, 10_000)).to.equal(true);
         expect(pool.pids).to.not.include(victim);
       });
     });
