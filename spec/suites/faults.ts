@@ -127,9 +127,12 @@ export function faultSuite(method: StartMethod): void {
         const pool = pools.create({ processes: 1, abortGracePeriod: 200, killGracePeriod: 200 });
         const before = await pool.apply(tasks.pid);
         const controller = new AbortController();
-        const cancelled = rejection(pool.apply(tasks.spinForever, [], { signal: controller.signal }));
+        const spinning = tempFile('faults', 'spinning.txt');
+        const cancelled = rejection(pool.apply(tasks.spinForever, [spinning], { signal: controller.signal }));
         const others = [pool.apply(tasks.square, [11])];
-        setTimeout(() => controller.abort(new Error('user pressed stop')), 100);
+        // Cancel once the loop demonstrably runs: only then must the worker be killed for it.
+        expect(await waitFor(() => existsSync(spinning), 10_000)).to.equal(true);
+        controller.abort(new Error('user pressed stop'));
         const error = await cancelled;
         expect(error).to.be.instanceOf(AbortError);
         expect(error.name).to.equal('AbortError');
