@@ -150,7 +150,7 @@ export function faultSuite(method: StartMethod): void {
       const others = [pool.apply(tasks.square, [12])];
       const lost = rejection(pool.apply(tasks.killSelf, ['SIGKILL']));
       expect(await lost).to.be.instanceOf(WorkerLostError);
-      await expectGone([worker, grandchild], 2000);
+      await expectGone([worker, grandchild], 10_000);
       await expectHealthy(pool, others, [144]);
     });
 
