@@ -248,8 +248,12 @@ export function faultSuite(method: StartMethod): void {
         expect(error.message).to.match(/initializer exploded/);
         expect((error.cause as Error).message).to.equal('initializer exploded');
         expect(await rejection(pool.apply(tasks.square, [1]))).to.be.instanceOf(WorkerStartError);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const attempts = readFileSync(log, 'utf8').trim().split('\n');
+        // A start that was under way when the pool gave up still runs its initializer and fails:
+        // wait until no worker is left and every logged attempt has been counted, instead of
+        // sleeping 500 ms and hoping it was over.
+        const logged = () => readFileSync(log, 'utf8').trim().split('\n');
+        await waitFor(() => pool.stats().workers === 0 && logged().length === pool.stats().startFailures, 10_000);
+        const attempts = logged();
         expect(attempts.length).to.be.within(3, 4);
         await expectGone(attempts.map(Number));
         expect(pool.stats().startFailures).to.equal(attempts.length);
