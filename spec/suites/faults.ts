@@ -156,7 +156,8 @@ export function faultSuite(method: StartMethod): void {
 
     it('6. the parent killed with SIGKILL while tasks run: no worker, template or grandchild after 1 s', async function () {
       this.timeout(30000);
-      const parent = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(fixtures, 'orphan-parent.ts'), method], {
+      const spinning = tempFile('faults', 'orphan-spinning.txt');
+      const parent = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(fixtures, 'orphan-parent.ts'), method, spinning], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const line = await new Promise<string>((resolve, reject) => {
