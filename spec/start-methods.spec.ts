@@ -128,7 +128,7 @@ describe('start methods', () => {
       expect(await pool.map(tasks.square, [1, 2, 3], { chunksize: 1 })).to.deep.equal([1, 4, 9]);
       // A worker that dies now has no template to report its exit: the pool still notices.
       process.kill(workers[0], 'SIGKILL');
-      expect(await waitFor(() => !pool.pids.includes(workers[0]), 3000)).to.equal(true);
+      expect(await waitFor(() => !pool.pids.includes(workers[0]), 10_000)).to.equal(true);
       const next = pools.create({ processes: 1 });
       expect(await next.apply(tasks.square, [5])).to.equal(25);
       const { pid: newTemplate } = await ctx.forkserverStatus();
@@ -153,7 +153,7 @@ describe('start methods', () => {
       // The next template sweeps directories whose owner is gone, shortly after it starts.
       expect(await pools.create({ processes: 1 }).apply(tasks.square, [3])).to.equal(9);
       expect((await ctx.forkserverStatus()).pid).to.not.equal(killed);
-      expect(await waitFor(() => dirsOf(killed).length === 0, 5000)).to.equal(true);
+      expect(await waitFor(() => dirsOf(killed).length === 0, 10_000)).to.equal(true);
     });
   });
 
