@@ -7,7 +7,7 @@ import { getContext, setForkserverPreload, Pool, taskRef } from '../lib';
 import * as tasks from '../fixtures/tasks';
 import { trackPools } from './support/pools';
 import { expectGone, isAlive, waitFor } from './support/processes';
-import { tempFile } from './support/tmp';
+import { tempDir, tempFile } from './support/tmp';
 
 const fixtures = join(__dirname, '..', 'fixtures');
 
@@ -96,7 +96,10 @@ describe('start methods', () => {
         await pool.ready();
         const lookup = taskRef<(i: number) => number>(join(fixtures, 'preload-counter.js'), 'lookup');
         expect(await pool.map(lookup, [1, 2, 3, 4], { chunksize: 1 })).to.deep.equal([3, 6, 9, 12]);
-        expect(new Set(await pool.map(tasks.pid, [0, 1, 2, 3], { chunksize: 1 })).size).to.equal(2);
+        // Both workers run (each holds a task until the other has checked in), yet the preload's
+        // top level ran once.
+        const dir = tempDir('preload-rendezvous');
+        expect(new Set(await pool.map(tasks.rendezvous, Array.from({ length: 4 }, () => ({ dir, n: 2 })), { chunksize: 1 })).size).to.equal(2);
         expect(readFileSync(count, 'utf8').trim().split('\n')).to.have.length(1);
       } finally {
         delete process.env.PROCPOOL_PRELOAD_COUNT;
@@ -125,7 +128,7 @@ describe('start methods', () => {
       expect(await pool.map(tasks.square, [1, 2, 3], { chunksize: 1 })).to.deep.equal([1, 4, 9]);
       // A worker that dies now has no template to report its exit: the pool still notices.
       process.kill(workers[0], 'SIGKILL');
-      expect(await waitFor(() => !pool.pids.includes(workers[0]), 3000)).to.equal(true);
+      expect(await waitFor(() => !pool.pids.includes(workers[0]), 10_000)).to.equal(true);
       const next = pools.create({ processes: 1 });
       expect(await next.apply(tasks.square, [5])).to.equal(25);
       const { pid: newTemplate } = await ctx.forkserverStatus();
@@ -150,7 +153,7 @@ describe('start methods', () => {
       // The next template sweeps directories whose owner is gone, shortly after it starts.
       expect(await pools.create({ processes: 1 }).apply(tasks.square, [3])).to.equal(9);
       expect((await ctx.forkserverStatus()).pid).to.not.equal(killed);
-      expect(await waitFor(() => dirsOf(killed).length === 0, 5000)).to.equal(true);
+      expect(await waitFor(() => dirsOf(killed).length === 0, 10_000)).to.equal(true);
     });
   });
 

@@ -1,9 +1,11 @@
 // Python's Pool surface: results, chunking, callbacks, AsyncResult, typed values across the boundary.
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
 import { AsyncResult, InvalidStateError, TimeoutError, taskRef, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
+import { tempDir, tempFile } from '../support/tmp';
 
 export function apiSuite(method: StartMethod): void {
   describe('Python surface', () => {
@@ -43,7 +45,10 @@ export function apiSuite(method: StartMethod): void {
       const pool = pools.create();
       await pool.ready();
       const seen: number[] = [];
-      const r = pool.applyAsync(tasks.slowNumber, [42, 300], { callback: (v) => seen.push(v) });
+      // The task cannot finish before the spec opens its gate: "not ready yet" holds however slow
+      // the machine is.
+      const gate = tempFile('api', 'gate');
+      const r = pool.applyAsync(tasks.gatedEcho<number>, [42, gate], { callback: (v) => seen.push(v) });
       expect(r).to.be.instanceOf(AsyncResult);
       // A native promise: await and Promise.all take it as it is, without wrapping it.
       expect(r).to.be.instanceOf(Promise);
@@ -51,13 +56,15 @@ export function apiSuite(method: StartMethod): void {
       expect(r.then(() => 0)).to.not.be.instanceOf(AsyncResult);
       expect(r.ready()).to.equal(false);
       expect(() => r.successful()).to.throw(InvalidStateError);
-      const started = Date.now();
-      await r.wait(20); // times out without throwing
-      expect(Date.now() - started).to.be.lessThan(250);
+      // Times out without throwing: it returns while the task is still held at its gate (a wait
+      // for the result itself would only end when the task gives up, 20 s later, settled).
+      await r.wait(20);
       expect(r.ready()).to.equal(false);
       const timeout = await r.get(20).catch((e: unknown) => e);
       expect(timeout).to.be.instanceOf(TimeoutError);
-      expect(await r.get(5000)).to.equal(42);
+      expect(r.ready()).to.equal(false);
+      writeFileSync(gate, '');
+      expect(await r.get(20_000)).to.equal(42);
       expect(r.ready()).to.equal(true);
       expect(r.successful()).to.equal(true);
       expect(await r).to.equal(42);
@@ -81,7 +88,7 @@ export function apiSuite(method: StartMethod): void {
       process.on('unhandledRejection', onUnhandled);
       try {
         const forgotten = pool.applyAsync(tasks.failIfNegative, [-2]);
-        expect(await waitFor(() => forgotten.ready(), 5000)).to.equal(true);
+        expect(await waitFor(() => forgotten.ready(), 10_000)).to.equal(true);
         await new Promise((resolve) => setTimeout(resolve, 50));
         expect(unhandled).to.deep.equal([]);
         expect(await forgotten.get().catch((e: unknown) => e)).to.be.instanceOf(RangeError);
@@ -102,7 +109,7 @@ export function apiSuite(method: StartMethod): void {
         const mapped = pool.map(tasks.failIfNegative, [1, -2]);
         expect(applied).to.not.be.instanceOf(AsyncResult);
         expect(mapped).to.not.be.instanceOf(AsyncResult);
-        expect(await waitFor(() => unhandled.length === 2, 5000)).to.equal(true);
+        expect(await waitFor(() => unhandled.length === 2, 10_000)).to.equal(true);
         expect(unhandled.every((reason) => reason instanceof RangeError)).to.equal(true);
         await Promise.allSettled([applied, mapped]);
       } finally {
@@ -200,7 +207,11 @@ export function apiSuite(method: StartMethod): void {
     it('spreads work over all workers', async () => {
       const pool = pools.create({ processes: 2 });
       await pool.ready();
-      const pids = await pool.map(tasks.sleepSync, [100, 100, 100, 100], { chunksize: 1 });
+      // Each task blocks its worker until two different workers have checked in: the map completes
+      // only if the pool runs it on both workers at once (a pool that queues everything on one
+      // worker fails it when the first task gives up, after 20 s).
+      const dir = tempDir('spread');
+      const pids = await pool.map(tasks.rendezvous, Array.from({ length: 4 }, () => ({ dir, n: 2 })), { chunksize: 1 });
       expect(new Set(pids).size).to.equal(2);
     });
   });

@@ -14,8 +14,9 @@ import {
 } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
-import { isAlive } from '../support/processes';
+import { isAlive, waitFor } from '../support/processes';
 import { rejection } from '../support/rejection';
+import { tempFile } from '../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 
@@ -133,9 +134,11 @@ export function errorSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 1 });
       await pool.ready();
       const pids = pool.pids;
-      const running = rejection(pool.apply(tasks.spinForever));
+      const spinning = tempFile('errors', 'spinning.txt');
+      const running = rejection(pool.apply(tasks.spinForever, [spinning]));
       const queued = rejection(pool.apply(tasks.square, [2]));
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Terminate once the first task demonstrably runs (the second waits behind it).
+      expect(await waitFor(() => existsSync(spinning), 10_000)).to.equal(true);
       await pool.terminate();
       expect(await running).to.be.instanceOf(PoolTerminatedError);
       expect(await queued).to.be.instanceOf(PoolTerminatedError);

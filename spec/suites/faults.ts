@@ -4,16 +4,16 @@
 // hook checks every marked process at the end).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AbortError, TaskTimeoutError, WorkerLostError, WorkerStartError, type Pool, type StartMethod } from '../../lib';
 import * as faults from '../../fixtures/faults';
 import * as tasks from '../../fixtures/tasks';
 
 import { trackPools } from '../support/pools';
-import { expectGone, isAlive } from '../support/processes';
+import { expectGone, isAlive, waitFor } from '../support/processes';
 import { rejection } from '../support/rejection';
-import { tempFile } from '../support/tmp';
+import { tempDir, tempFile } from '../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 
@@ -51,14 +51,22 @@ export function faultSuite(method: StartMethod): void {
         const pool = pools.create({ processes: 2 });
         await pool.ready();
         const [victim] = pool.pids;
-        const running = pool.map(tasks.sleepSync, [300, 300, 300, 300, 300, 300], { chunksize: 1 });
+        // The map's tasks report where they run and hold their workers until the gate opens: the
+        // victim is killed while it demonstrably runs one, and nothing can finish before that.
+        const holding = tempDir('faults-victim');
+        const gate = tempFile('faults-victim', 'gate');
+        const running = rejection(pool.map(tasks.holdUntilOpen, Array.from({ length: 6 }, () => ({ dir: holding, gate })), { chunksize: 1 }));
         const others = [pool.apply(tasks.square, [5])];
-        setTimeout(() => process.kill(victim, 'SIGKILL'), 100);
-        const error = await rejection(running);
+        expect(await waitFor(() => existsSync(join(holding, String(victim))), 10_000)).to.equal(true);
+        process.kill(victim, 'SIGKILL');
+        await expectGone([victim]);
+        writeFileSync(gate, '');
+        const error = await running;
         expect(error).to.be.instanceOf(WorkerLostError);
         expect(error.pid).to.equal(victim);
         await expectHealthy(pool, others, [25]);
-        expect(pool.pids).to.have.length(2);
+        // The replacement may still be starting when the work is done: wait for it to be there.
+        expect(await waitFor(() => pool.pids.length === 2, 10_000)).to.equal(true);
         expect(pool.pids).to.not.include(victim);
       });
     });
@@ -119,9 +127,12 @@ export function faultSuite(method: StartMethod): void {
         const pool = pools.create({ processes: 1, abortGracePeriod: 200, killGracePeriod: 200 });
         const before = await pool.apply(tasks.pid);
         const controller = new AbortController();
-        const cancelled = rejection(pool.apply(tasks.spinForever, [], { signal: controller.signal }));
+        const spinning = tempFile('faults', 'spinning.txt');
+        const cancelled = rejection(pool.apply(tasks.spinForever, [spinning], { signal: controller.signal }));
         const others = [pool.apply(tasks.square, [11])];
-        setTimeout(() => controller.abort(new Error('user pressed stop')), 100);
+        // Cancel once the loop demonstrably runs: only then must the worker be killed for it.
+        expect(await waitFor(() => existsSync(spinning), 10_000)).to.equal(true);
+        controller.abort(new Error('user pressed stop'));
         const error = await cancelled;
         expect(error).to.be.instanceOf(AbortError);
         expect(error.name).to.equal('AbortError');
@@ -139,13 +150,14 @@ export function faultSuite(method: StartMethod): void {
       const others = [pool.apply(tasks.square, [12])];
       const lost = rejection(pool.apply(tasks.killSelf, ['SIGKILL']));
       expect(await lost).to.be.instanceOf(WorkerLostError);
-      await expectGone([worker, grandchild], 2000);
+      await expectGone([worker, grandchild], 10_000);
       await expectHealthy(pool, others, [144]);
     });
 
     it('6. the parent killed with SIGKILL while tasks run: no worker, template or grandchild after 1 s', async function () {
       this.timeout(30000);
-      const parent = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(fixtures, 'orphan-parent.ts'), method], {
+      const spinning = tempFile('faults', 'orphan-spinning.txt');
+      const parent = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(fixtures, 'orphan-parent.ts'), method, spinning], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const line = await new Promise<string>((resolve, reject) => {
@@ -221,7 +233,9 @@ export function faultSuite(method: StartMethod): void {
       expect(pool.stats().recycles).to.be.at.least(Math.floor(SOAK_TASKS / 100) - 2);
       pool.close();
       await pool.join();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // The last workers' pipes may close a little after join(): wait for the count to come down
+      // (10 s) rather than sleep 200 ms. Leaked descriptors never do.
+      await waitFor(() => fds() - before.fds <= 4, 10_000);
       const after = { fds: fds(), heap: heap() };
       expect(after.fds - before.fds, 'open file descriptors').to.be.at.most(4);
       expect(after.heap - before.heap, 'heap bytes').to.be.below(16 * 1024 * 1024);
@@ -237,8 +251,12 @@ export function faultSuite(method: StartMethod): void {
         expect(error.message).to.match(/initializer exploded/);
         expect((error.cause as Error).message).to.equal('initializer exploded');
         expect(await rejection(pool.apply(tasks.square, [1]))).to.be.instanceOf(WorkerStartError);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        const attempts = readFileSync(log, 'utf8').trim().split('\n');
+        // A start that was under way when the pool gave up still runs its initializer and fails:
+        // wait until no worker is left and every logged attempt has been counted, instead of
+        // sleeping 500 ms and hoping it was over.
+        const logged = () => readFileSync(log, 'utf8').trim().split('\n');
+        await waitFor(() => pool.stats().workers === 0 && logged().length === pool.stats().startFailures, 10_000);
+        const attempts = logged();
         expect(attempts.length).to.be.within(3, 4);
         await expectGone(attempts.map(Number));
         expect(pool.stats().startFailures).to.equal(attempts.length);

@@ -1,8 +1,11 @@
 // imap / imapUnordered: lazy input, bounded look-ahead, ordering, timeouts, early exit, failures.
 import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
 import { TimeoutError, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
+import { waitFor } from '../support/processes';
+import { tempFile } from '../support/tmp';
 
 export function imapSuite(method: StartMethod): void {
   describe('imap and imapUnordered', () => {
@@ -21,8 +24,14 @@ export function imapSuite(method: StartMethod): void {
       const pool = pools.create();
       await pool.ready();
       const out: string[] = [];
-      const items: [string, number][] = [['slow', 400], ['fast', 10], ['fast2', 10]];
-      for await (const y of pool.imapUnordered(tasks.slowEchoPair, items)) out.push(y);
+      // 'slow' is held at a gate the consumer opens only once it has the two others: it completes
+      // last for certain, so an iterator that yielded in input order would never get past it.
+      const gate = tempFile('imap', 'gate');
+      const items: [string, string | null][] = [['slow', gate], ['fast', null], ['fast2', null]];
+      for await (const y of pool.imapUnordered(tasks.gatedEchoPair<string>, items)) {
+        out.push(y);
+        if (out.length === 2) writeFileSync(gate, '');
+      }
       expect(out).to.have.members(['slow', 'fast', 'fast2']);
       expect(out[2]).to.equal('slow');
     });
@@ -40,11 +49,17 @@ export function imapSuite(method: StartMethod): void {
       const first: number[] = [];
       for (let i = 0; i < 10; i++) first.push(((await it.next()) as IteratorYieldResult<number>).value);
       expect(first).to.deep.equal([0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Instead of sleeping and sampling: let the iterator read ahead as far as it will and the pool
+      // run all of that. A bounded look-ahead stops, and the pool goes idle; an unbounded one keeps
+      // the pool busy with the rest of the million (and `pulled` grows past the bound meanwhile).
+      const idle = (): boolean => pool.stats().queued === 0 && pool.stats().running === 0;
+      const wentIdle = await waitFor(idle, 10_000);
       expect(pulled).to.be.lessThan(200);
+      expect(wentIdle).to.equal(true);
       await it.return();
       const settled = pulled;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Anything still in flight that could make it read on has settled.
+      expect(await waitFor(idle, 10_000)).to.equal(true);
       expect(pulled).to.equal(settled);
     });
 
@@ -75,12 +90,15 @@ export function imapSuite(method: StartMethod): void {
 
     it('next(timeout) rejects with TimeoutError and loses nothing', async () => {
       const pool = pools.create();
-      const it = pool.imap(tasks.slowEchoPair, [['a', 300] as [string, number], ['b', 10] as [string, number]]);
+      // 'a' is held at a gate until the timeout has been seen: nothing can arrive within 30 ms.
+      const gate = tempFile('imap', 'next-gate');
+      const it = pool.imap(tasks.gatedEchoPair<string>, [['a', gate], ['b', null]]);
       const error = await it.next(30).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(TimeoutError);
-      expect(await it.next(5000)).to.deep.equal({ done: false, value: 'a' });
-      expect(await it.next(5000)).to.deep.equal({ done: false, value: 'b' });
-      expect(await it.next(5000)).to.deep.equal({ done: true, value: undefined });
+      writeFileSync(gate, '');
+      expect(await it.next(20_000)).to.deep.equal({ done: false, value: 'a' });
+      expect(await it.next(20_000)).to.deep.equal({ done: false, value: 'b' });
+      expect(await it.next(20_000)).to.deep.equal({ done: true, value: undefined });
     });
 
     it('imap yields the results before a failure, then throws it', async () => {

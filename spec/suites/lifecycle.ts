@@ -1,13 +1,15 @@
 // close/join/terminate, `await using`, module systems, and no process outliving the pool or parent.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { InvalidStateError, Pool, type StartMethod } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import * as tsTasks from '../../fixtures/ts-tasks';
 import { trackPools } from '../support/pools';
-import { expectGone, isAlive } from '../support/processes';
+import { expectGone, isAlive, waitFor } from '../support/processes';
+import { tempFile } from '../support/tmp';
 
 const fixtures = join(__dirname, '..', '..', 'fixtures');
 const run = promisify(execFile);
@@ -55,10 +57,14 @@ export function lifecycleSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 2 });
       const grandchildren = await pool.map(tasks.startGrandchild, [0, 1], { chunksize: 1 });
       const pids = pool.pids;
-      void pool.apply(tasks.spinForever).catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const spinning = tempFile('lifecycle', 'spinning.txt');
+      void pool.apply(tasks.spinForever, [spinning]).catch(() => {});
+      // Terminate once a worker is demonstrably stuck in the loop, not 50 ms after asking for it.
+      expect(await waitFor(() => existsSync(spinning), 10_000)).to.equal(true);
       await pool.terminate();
-      await expectGone([...pids, ...grandchildren], 1000);
+      // terminate() resolves when the workers are gone; their grandchildren die with their groups,
+      // which a loaded machine may take a while to reap.
+      await expectGone([...pids, ...grandchildren], 10_000);
     });
 
     it('a script that never closes its pool still exits, and its workers with it', async function () {

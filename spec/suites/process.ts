@@ -32,13 +32,13 @@ export function processSuite(method: StartMethod): void {
       expect(p.exitCode).to.equal(null);
       expect(p.isAlive()).to.equal(true);
       p.terminate();
-      await p.join(5000);
+      await p.join(10_000);
       expect(p.exitCode).to.equal(-15);
       expect(activeChildren()).to.not.include(p);
       const q = new Process({ target: tasks.spinForever, startMethod: method });
       await q.start();
       q.kill();
-      await q.join(5000);
+      await q.join(10_000);
       expect(q.exitCode).to.equal(-9);
     });
 
@@ -62,7 +62,7 @@ export function processSuite(method: StartMethod): void {
       expect(readFileSync(file, 'utf8')).to.equal('ran');
       const closure = new Process({ target: (() => 1) as typeof tasks.noop, startMethod: method });
       void closure.start(); // the caller ignores start()'s promise...
-      const error = await closure.join(5000).catch((e: unknown) => e); // ...join() reports why
+      const error = await closure.join(10_000).catch((e: unknown) => e); // ...join() reports why
       expect(error).to.be.instanceOf(TaskReferenceError);
       expect(closure.exitCode).to.equal(null);
       expect(closure.isAlive()).to.equal(false);

@@ -1,6 +1,6 @@
 // Timeouts, cancellation, retries, recycling and events: what a service needs beyond Python's Pool.
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import {
   AbortError,
   TaskTimeoutError,
@@ -14,7 +14,7 @@ import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
 import { rejection } from '../support/rejection';
-import { tempFile } from '../support/tmp';
+import { tempDir, tempFile } from '../support/tmp';
 
 export function resilienceSuite(method: StartMethod): void {
   describe('timeouts, cancellation, retries, recycling, events', () => {
@@ -33,7 +33,7 @@ export function resilienceSuite(method: StartMethod): void {
     it('the pool default timeout applies to every call; a call can override it', async () => {
       const pool = pools.create({ processes: 1, timeout: 200, killGracePeriod: 100 });
       expect(await rejection(pool.apply(tasks.spinForever))).to.be.instanceOf(TaskTimeoutError);
-      expect(await pool.apply(tasks.sleepSync, [300], { timeout: 5000 })).to.be.a('number');
+      expect(await pool.apply(tasks.sleepSync, [300], { timeout: 20_000 })).to.be.a('number');
       const chunks = await rejection(pool.map(tasks.sleepSync, [10, 10, 2000], { chunksize: 1 }));
       expect(chunks).to.be.instanceOf(TaskTimeoutError);
     });
@@ -48,14 +48,18 @@ export function resilienceSuite(method: StartMethod): void {
     });
 
     it('an AbortSignal drops queued tasks before they run and stops a cooperative running one', async () => {
-      const pool = pools.create({ processes: 1 });
+      // A long abort grace period: the cooperative task must stop by itself, however slowly the
+      // loaded machine delivers the abort (a task that ignored it would still cost its worker).
+      const pool = pools.create({ processes: 1, abortGracePeriod: 10_000 });
       const before = await pool.apply(tasks.pid);
       const controller = new AbortController();
       const marker = tempFile('resilience', 'ran.txt');
-      const running = rejection(pool.apply(faults.spinUntilAborted, [], { signal: controller.signal }));
+      const started = tempFile('resilience', 'started.txt');
+      const running = rejection(pool.apply(faults.spinUntilAborted, [started], { signal: controller.signal }));
       const queued = rejection(pool.apply(faults.mark, [marker], { signal: controller.signal }));
       const unrelated = pool.apply(tasks.square, [3]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Abort once the first task demonstrably runs (the other two wait behind it).
+      expect(await waitFor(() => existsSync(started), 10_000)).to.equal(true);
       controller.abort();
       expect(await running).to.be.instanceOf(AbortError);
       expect(await queued).to.be.instanceOf(AbortError);
@@ -69,9 +73,16 @@ export function resilienceSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 2 });
       expect(await rejection(pool.apply(tasks.square, [1], { signal: AbortSignal.abort() }))).to.be.instanceOf(AbortError);
       const controller = new AbortController();
-      const mapped = rejection(pool.map(tasks.sleepSync, [200, 200, 200, 200, 200, 200], { chunksize: 1, signal: controller.signal }));
-      setTimeout(() => controller.abort(), 50);
+      // The map's tasks hold their workers until the gate opens: the map cannot finish before the
+      // abort, which comes once a task demonstrably runs.
+      const running = tempDir('map-abort');
+      const gate = tempFile('map-abort', 'gate');
+      const items = Array.from({ length: 6 }, () => ({ dir: running, gate }));
+      const mapped = rejection(pool.map(tasks.holdUntilOpen, items, { chunksize: 1, signal: controller.signal }));
+      expect(await waitFor(() => readdirSync(running).length > 0, 10_000)).to.equal(true);
+      controller.abort();
       expect(await mapped).to.be.instanceOf(AbortError);
+      writeFileSync(gate, '');
       const iterating = new AbortController();
       const it = pool.imap(tasks.delayed, [1, 2, 3, 4, 5, 6, 7, 8], { signal: iterating.signal });
       expect(await it.next()).to.deep.equal({ done: false, value: 1 });
@@ -104,7 +115,7 @@ export function resilienceSuite(method: StartMethod): void {
       expect(bloated).to.equal(first);
       const next = await pool.apply(tasks.pid);
       expect(next).to.not.equal(first);
-      expect(await waitFor(() => exits.some((e) => e.reason === 'memory' && e.pid === first), 3000)).to.equal(true);
+      expect(await waitFor(() => exits.some((e) => e.reason === 'memory' && e.pid === first), 10_000)).to.equal(true);
       expect(pool.stats().recycles).to.equal(1);
     });
 
@@ -112,8 +123,11 @@ export function resilienceSuite(method: StartMethod): void {
       const pool = pools.create({ processes: 2, minProcesses: 1, idleTimeout: 200 });
       await pool.ready();
       await pool.map(tasks.square, [1, 2, 3, 4], { chunksize: 1 });
-      expect(await waitFor(() => pool.pids.length === 1, 3000)).to.equal(true);
-      const pids = await pool.map(tasks.sleepSync, [200, 200, 200, 200], { chunksize: 1 });
+      expect(await waitFor(() => pool.pids.length === 1, 10_000)).to.equal(true);
+      // Each task blocks its worker until two different workers have checked in: the map can only
+      // complete if the pool started a second worker for it, however long that start takes.
+      const dir = tempDir('idle-rendezvous');
+      const pids = await pool.map(tasks.rendezvous, Array.from({ length: 4 }, () => ({ dir, n: 2 })), { chunksize: 1 });
       expect(new Set(pids).size).to.equal(2);
     });
 
@@ -133,6 +147,9 @@ export function resilienceSuite(method: StartMethod): void {
       expect(seen.filter((s) => s === 'ok')).to.have.length(4);
       expect(seen.filter((s) => s === 'failed')).to.have.length(1);
       expect(seen.filter((s) => s === 'workerStart').length).to.be.at.least(2);
+      // The recycled worker leaves in its own time (it exits after its last answer, while the pool
+      // goes on with a new worker): wait for its workerExit rather than assume it came first.
+      await waitFor(() => reasons.includes('recycled') && reasons.includes('crashed'), 10_000);
       expect(reasons).to.include('recycled');
       expect(reasons).to.include('crashed');
       const stats = pool.stats();

@@ -14,7 +14,8 @@ export function trackPools(method: StartMethod): PoolTracker {
   }, 10);
   poll.unref();
   afterEach(async function () {
-    this.timeout(15000);
+    // Room for several pools, each given expectGone's full default.
+    this.timeout(60_000);
     const current = pools;
     pools = [];
     for (const { pool, pids } of current) {

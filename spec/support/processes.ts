@@ -56,8 +56,12 @@ export async function waitFor(predicate: () => boolean, timeoutMs: number, inter
   }
 }
 
-/** Resolves when every pid is gone; rejects naming the survivors after `timeoutMs`. */
-export async function expectGone(pids: number[], timeoutMs = 3000): Promise<void> {
+/**
+ * Resolves when every pid is gone; rejects naming the survivors after `timeoutMs`. The default is
+ * long: a process that was killed is gone eventually, and a loaded machine can take a while to
+ * let it exit. Pass a short one only where procpool promises how fast.
+ */
+export async function expectGone(pids: number[], timeoutMs = 10_000): Promise<void> {
   if (await waitFor(() => pids.every((pid) => !isAlive(pid)), timeoutMs)) return;
   throw new Error(`processes still alive after ${timeoutMs} ms: ${pids.filter(isAlive).join(', ')}`);
 }

@@ -8,12 +8,13 @@ process.env[LEAK_MARK] = randomUUID();
 
 export const mochaHooks = {
   async afterAll(this: Mocha.Context): Promise<void> {
-    this.timeout(10000);
+    this.timeout(30_000);
     // The fork reserve and the forkserver template live as long as the process; release them.
     await getContext('fork').close();
     await getContext('forkserver').close();
     removeTempFiles();
-    if (await waitFor(() => markedProcesses().length === 0, 5000, 50)) return;
+    // Processes released just now (the reserve, the template) get a generous while to exit.
+    if (await waitFor(() => markedProcesses().length === 0, 15_000, 50)) return;
     const left = markedProcesses();
     for (const { pid } of left) {
       try {
