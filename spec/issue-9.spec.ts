@@ -6,7 +6,6 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { getContext, Pool, type TaskSettledEvent, type WorkerExitEvent } from '../lib';
-import * as gate from '../fixtures/gate-tasks';
 import * as tasks from '../fixtures/tasks';
 import { trackPools } from './support/pools';
 import { expectGone, waitFor } from './support/processes';
@@ -49,7 +48,7 @@ describe('issue 9', () => {
       it(`a Process whose target returns exits with 0 after the template died of ${signal}`, async () => {
         const open = tempFile('issue-9', 'gate');
         const started = tempFile('issue-9', 'started');
-        const p = ctx.Process({ target: gate.waitForGate, args: [open, 'done', started] });
+        const p = ctx.Process({ target: tasks.gatedEcho, args: ['done', open, started] });
         await p.start();
         expect(await waitFor(() => existsSync(started), 30_000)).to.equal(true);
         await killTemplate(signal);
@@ -78,8 +77,8 @@ describe('issue 9', () => {
 
     it('process.exit(n) after the template died is n; a death by signal nobody saw is unknown, not made up', async () => {
       const open = tempFile('issue-9', 'gate');
-      const exiting = ctx.Process({ target: gate.exitAfterGate, args: [open, 7] });
-      const killed = ctx.Process({ target: gate.waitForGate, args: [tempFile('issue-9', 'never')] });
+      const exiting = ctx.Process({ target: tasks.exitAfterGate, args: [open, 7] });
+      const killed = ctx.Process({ target: tasks.gatedEcho, args: [undefined, tempFile('issue-9', 'never')] });
       await exiting.start();
       await killed.start();
       await killTemplate('SIGKILL');

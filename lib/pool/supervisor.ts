@@ -5,7 +5,7 @@ import type { Launch, Launcher, LaunchOptions } from '../launchers/launcher';
 import { describeTask } from '../tasks/task-ref';
 import type { WorkerInit } from '../transport/protocol';
 import type { Counters } from './counters';
-import { accountDeath, exitReason, type WorkerExitReason } from './death';
+import { accountDeath, exitReason } from './death';
 import type { PoolEventSink } from './events';
 import type { Lifecycle } from './lifecycle';
 import { PoolWorker, type WorkerHost } from './pool-worker';
@@ -114,10 +114,14 @@ export class Supervisor {
     this.#filled = true;
   }
 
-  /** Asks every worker to leave after its tasks; starts in progress are given up. */
-  stopAll(reason: WorkerExitReason): void {
+  /**
+   * Asks every worker to leave after its tasks. On `close()` starts in progress are given up; when
+   * starts keep failing (`'broken'`) they finish, so that each one that ran the initializer is
+   * counted (a failure) or stopped (a success), never killed halfway.
+   */
+  stopAll(reason: 'closed' | 'broken'): void {
     for (const worker of this.#workers) worker.stop(reason);
-    for (const launch of this.#launches) launch.cancel();
+    if (reason === 'closed') for (const launch of this.#launches) launch.cancel();
   }
 
   /**

@@ -2,7 +2,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { Process, type StartMethod, type WorkerExitEvent } from '../../lib';
-import * as gate from '../../fixtures/gate-tasks';
 import * as tasks from '../../fixtures/tasks';
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
@@ -37,19 +36,19 @@ export function issue9Suite(method: StartMethod): void {
       const sums: Promise<number>[] = [];
       for (let i = 0; i < 3; i++) {
         buf.fill(i);
-        sums.push(pool.apply(gate.sum, [buf]));
+        sums.push(pool.apply(tasks.sum, [buf]));
       }
       const obj = { x: 1 };
-      const echoed = pool.apply(gate.echo, [obj]);
+      const echoed = pool.apply(tasks.echo, [obj]);
       obj.x = 2;
       const items = [{ x: 1 }, { x: 2 }];
-      const mapped = pool.map(gate.echo, items);
+      const mapped = pool.map(tasks.echo, items);
       items[0].x = 9;
       const big = new Float64Array(1 << 17).fill(1); // 1 MB: the out-of-band path
-      const bigSum = pool.apply(gate.sum, [big]);
+      const bigSum = pool.apply(tasks.sum, [big]);
       big.fill(2);
       const controller = new AbortController();
-      const withSignal = pool.apply(gate.echo, [obj], { signal: controller.signal });
+      const withSignal = pool.apply(tasks.echo, [obj], { signal: controller.signal });
       obj.x = 3;
       expect(await Promise.all(sums)).to.deep.equal([0, 4, 8]);
       expect(await echoed).to.deep.equal({ x: 1 });
@@ -72,7 +71,7 @@ export function issue9Suite(method: StartMethod): void {
     it("Process captures its arguments at start(), like Python's pickling at start", async () => {
       const file = tempFile('issue-9', 'args.json');
       const value = { x: 1 };
-      const p = new Process({ target: gate.writeJson, args: [file, value], startMethod: method });
+      const p = new Process({ target: tasks.writeJson, args: [file, value], startMethod: method });
       const started = p.start();
       value.x = 2;
       await started;

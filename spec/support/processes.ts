@@ -14,19 +14,9 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** The parent pid of a live process, or undefined. */
-export function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
 /**
- * Live processes (other than this one and its own reaper, which exits with it) whose environment
- * carries this run's mark.
+ * Live processes other than this one whose environment carries this run's mark: workers,
+ * templates, grandchildren, and the reaper too (it must exit once nothing needs it).
  */
 export function markedProcesses(mark = process.env[LEAK_MARK]): { pid: number; cmd: string }[] {
   if (!mark) return [];
@@ -38,7 +28,6 @@ export function markedProcesses(mark = process.env[LEAK_MARK]): { pid: number; c
       const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
       if (!environ.split('\0').includes(`${LEAK_MARK}=${mark}`) || !isAlive(pid)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      if (cmd.includes('procpool-reaper') && parentOf(pid) === process.pid) continue;
       found.push({ pid, cmd });
     } catch {
       // Gone, or not ours to read.
