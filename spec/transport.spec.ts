@@ -8,6 +8,7 @@ import { DIRECT_READ_MIN, FRAME_HEADER, FrameReader, encodeFrame } from '../lib/
 import { decodeError, encodeError } from '../lib/transport/error-codec';
 import { decode, encodeArgs, encodeValue } from '../lib/transport/payload';
 import { BufferPool } from '../lib/transport/buffer-pool';
+import { waitFor } from './support/processes';
 import { writeAllSync } from '../lib/transport/write-sync';
 import { RemoteError, TaskReferenceError } from '../lib';
 
@@ -197,6 +198,20 @@ describe('payload encoding', () => {
     const second = encodeArgs([new Float64Array(1000).fill(2)], pool);
     expect(second.buffer).to.equal(memory);
     expect((decode(second, 0, second.length) as Float64Array[])[0][999]).to.equal(2);
+  });
+
+  it('sizes pooled memory in whole MiB above 1 MiB (an 8 MB array and its header fit 9 MiB, not 16)', () => {
+    const MiB = 1 << 20;
+    expect(BufferPool.sizeClass(8 * MiB + 40, 256 * 1024)).to.equal(9 * MiB);
+    expect(BufferPool.sizeClass(300 * 1024, 256 * 1024)).to.equal(512 * 1024);
+    expect(BufferPool.sizeClass(MiB, 256 * 1024)).to.equal(MiB);
+  });
+
+  it('lets its free memory go once payloads stop coming for a while', async () => {
+    const pool = new BufferPool(1024, 1 << 20, 20);
+    pool.release(encodeArgs([new Float64Array(1000)], pool));
+    expect(pool.freeBytes).to.be.above(0);
+    expect(await waitFor(() => pool.freeBytes === 0, 10_000)).to.equal(true);
   });
 });
 
