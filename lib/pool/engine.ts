@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { InvalidStateError, PoolClosedError, PoolTerminatedError, SerializationError, TaskTimeoutError, type WorkerStartError } from '../errors';
-import { BufferPool } from '../transport/buffer-pool';
+import { payloadBuffers } from '../transport/buffer-pool';
 import { encodeArgs } from '../transport/payload';
 import type { TaskKindValue, WorkerInit } from '../transport/protocol';
 import { Deque } from '../util/deque';
@@ -37,7 +37,7 @@ export class PoolEngine implements SupervisorHost {
   readonly #queue = new Deque<PoolTask>();
   readonly #supervisor: Supervisor;
   readonly #timings = new TaskTimings();
-  readonly #buffers = new BufferPool();
+  readonly #buffers = payloadBuffers();
   #nextTaskId = 1;
   /** Lazy producers (imap iterators) that may still submit tasks. */
   #producers = 0;

@@ -78,3 +78,14 @@ export class BufferPool {
     this.#trimTimer.unref();
   }
 }
+
+let shared: BufferPool | undefined;
+
+/**
+ * The process's one pool of payload memory, shared by every Pool: a pool started after another
+ * one's burst finds its memory warm (as the allocator's own cache would be, had the buffers been
+ * freed).
+ */
+export function payloadBuffers(): BufferPool {
+  return (shared ??= new BufferPool());
+}
