@@ -21,6 +21,9 @@ export const ErrorCodes = {
   INVALID_ARGUMENT: 'PROCPOOL_INVALID_ARGUMENT',
   INVALID_STATE: 'PROCPOOL_INVALID_STATE',
   TASK_TIMEOUT: 'PROCPOOL_TASK_TIMEOUT',
+  SHARED_MEMORY_UNAVAILABLE: 'PROCPOOL_SHARED_MEMORY_UNAVAILABLE',
+  SHARED_MEMORY_NOT_FOUND: 'PROCPOOL_SHARED_MEMORY_NOT_FOUND',
+  SHARED_MEMORY_FULL: 'PROCPOOL_SHARED_MEMORY_FULL',
   /** Node's own code for aborted operations, so `error.code === 'ABORT_ERR'` checks work. */
   ABORTED: 'ABORT_ERR',
 } as const;
@@ -188,15 +191,15 @@ export class RemoteError extends ProcPoolError {
 
 /** An option or argument passed to procpool has the wrong type or value. The message quotes it. */
 export class InvalidArgumentError extends ProcPoolError {
-  constructor(message: string) {
-    super(message, ErrorCodes.INVALID_ARGUMENT);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ErrorCodes.INVALID_ARGUMENT, options);
   }
 }
 
 /** A call that the pool's current state does not allow, e.g. `join()` before `close()`. */
 export class InvalidStateError extends ProcPoolError {
-  constructor(message: string) {
-    super(message, ErrorCodes.INVALID_STATE);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ErrorCodes.INVALID_STATE, options);
   }
 }
 
@@ -229,5 +232,49 @@ export class TaskTimeoutError extends ProcPoolError {
 export class AbortError extends ProcPoolError {
   constructor(message = 'The task was aborted.', options?: ErrorOptions) {
     super(message, ErrorCodes.ABORTED, options);
+  }
+}
+
+/**
+ * Shared memory cannot be mapped in this process: the platform is not supported (Linux is), the
+ * koffi FFI could not be loaded, or `PROCPOOL_NO_SHARED_MEMORY=1` switched it off. Large task
+ * arguments then travel through the pipe as before; creating a segment throws this.
+ */
+export class SharedMemoryUnavailableError extends ProcPoolError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`Shared memory is not available: ${reason}.`, ErrorCodes.SHARED_MEMORY_UNAVAILABLE, options);
+  }
+}
+
+/** No shared memory segment has this name (it was never created, or it was unlinked). */
+export class SharedMemoryNotFoundError extends ProcPoolError {
+  /** The segment's name. */
+  readonly segment: string;
+  constructor(name: string, options?: ErrorOptions) {
+    super(`No shared memory segment is named '${name}' (/dev/shm/${name}): it was never created here, or it was unlinked.`, ErrorCodes.SHARED_MEMORY_NOT_FOUND, options);
+    this.segment = name;
+  }
+}
+
+/**
+ * There is not enough room in /dev/shm for a new segment. Its space is reserved when it is created,
+ * so this error comes from the constructor, never as a crash (SIGBUS) when the memory is written.
+ */
+export class SharedMemoryFullError extends ProcPoolError {
+  /** The size asked for, in bytes. */
+  readonly size: number;
+  /** The file that could not be given the space. */
+  readonly path: string;
+  constructor(size: number, path: string, room?: { free: number; total: number }, options?: ErrorOptions) {
+    const where = room ? `/dev/shm has ${room.free} of its ${room.total} bytes free` : '/dev/shm is full';
+    super(
+      `No room for a shared memory segment of ${size} bytes at ${path}: ${where}. ` +
+        'Free shared memory (close and unlink segments you no longer need), or give the machine more: ' +
+        'in Docker, run the container with a larger --shm-size (64 MB by default).',
+      ErrorCodes.SHARED_MEMORY_FULL,
+      options,
+    );
+    this.size = size;
+    this.path = path;
   }
 }

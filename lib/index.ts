@@ -28,6 +28,8 @@ export { setStartMethod, getStartMethod, getAllStartMethods } from './start-meth
 export { Process, currentProcess, parentProcess, activeChildren } from './process';
 export type { ProcessOptions, ProcessInfo } from './process';
 export type { ForkServerStatus } from './launchers/forkserver';
+export { SharedMemory } from './shared';
+export type { SharedMemoryOptions } from './shared';
 export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
 export {
   ErrorCodes,
@@ -44,5 +46,8 @@ export {
   InvalidStateError,
   TaskTimeoutError,
   AbortError,
+  SharedMemoryUnavailableError,
+  SharedMemoryNotFoundError,
+  SharedMemoryFullError,
 } from './errors';
 export type { ErrorCode, WorkerExitInfo, UnknownExitReason } from './errors';

@@ -71,10 +71,12 @@ describe('layout of lib/', () => {
       // The worker process and the forkserver template: no pool, channel or launcher code.
       ['worker/', ['pool/', 'channel/', 'launchers/', 'process.ts', 'context.ts']],
       // The wire format is shared by both sides and depends on neither.
-      ['transport/', ['pool/', 'channel/', 'launchers/', 'worker/']],
+      ['transport/', ['pool/', 'channel/', 'launchers/', 'worker/', 'shared/']],
       ['channel/', ['pool/', 'launchers/', 'worker/']],
       ['launchers/', ['pool/', 'worker/', 'options.ts', 'process.ts', 'context.ts']],
-      ['platform/', ['pool/', 'channel/', 'launchers/', 'worker/', 'transport/']],
+      ['platform/', ['pool/', 'channel/', 'launchers/', 'worker/', 'transport/', 'shared/']],
+      // Shared memory is used by both sides and by the pool; it knows none of them.
+      ['shared/', ['pool/', 'channel/', 'launchers/', 'worker/', 'process.ts', 'context.ts']],
       ['util/', ['pool/', 'channel/', 'launchers/', 'worker/', 'transport/']],
     ];
     const broken: string[] = [];

@@ -7,6 +7,7 @@ import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
 import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
+import { sharedMemorySuite } from './suites/shared-memory';
 
 describe("startMethod 'forkserver'", () => {
   apiSuite('forkserver');
@@ -17,4 +18,5 @@ describe("startMethod 'forkserver'", () => {
   faultSuite('forkserver');
   resilienceSuite('forkserver');
   issue9Suite('forkserver');
+  sharedMemorySuite('forkserver');
 });

@@ -1,4 +1,5 @@
 import { SerializationError, type WorkerExitInfo } from '../errors';
+import { trackSegment, untrackSegment } from '../platform/reaper';
 import { Deque } from '../util/deque';
 import {
   AbortCodec,
@@ -9,6 +10,7 @@ import {
   InitFailedCodec,
   PreloadCodec,
   STOP_FRAME,
+  SegmentCodec,
   StartedCodec,
 } from '../transport/codecs';
 import { FrameReader } from '../transport/frames';
@@ -286,6 +288,12 @@ export class WorkerChannel<T extends WireTask = WireTask> {
         return;
       case FromWorker.Exiting:
         this.#exitingCode = ExitingCodec.decode(buf, start);
+        return;
+      case FromWorker.SegmentCreated:
+        trackSegment(SegmentCodec.decode(buf, start, end));
+        return;
+      case FromWorker.SegmentUnlinked:
+        untrackSegment(SegmentCodec.decode(buf, start, end));
         return;
       default:
         this.#protocolError(`unknown frame type ${type}`);

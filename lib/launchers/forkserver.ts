@@ -10,7 +10,7 @@ import type { FromTemplate, ToTemplate, WarmStart } from '../transport/protocol'
 import { workerEntry } from './entry';
 import { inheritExecArgv } from './exec-argv';
 import { initializeLaunch, type Launch, type Launcher, type LaunchOptions, type LaunchRequest } from './launcher';
-import { killGroup, trackGroup, untrackGroup } from './reaper';
+import { killGroup, trackGroup, untrackGroup } from '../platform/reaper';
 import { StderrTail } from './stderr-tail';
 import { nextWorkerName, workerProcess } from './worker-process';
 

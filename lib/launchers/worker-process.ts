@@ -4,7 +4,7 @@ import type { ExitStatus, WorkerProcess } from '../channel/worker-process';
 import { WorkerChannel } from '../channel/worker-channel';
 import { workerEntry } from './entry';
 import type { LaunchOptions } from './launcher';
-import { killGroup, trackGroup, untrackGroup } from './reaper';
+import { killGroup, trackGroup, untrackGroup } from '../platform/reaper';
 import { StderrTail } from './stderr-tail';
 
 let workerCount = 0;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { AbortError, InvalidArgumentError } from '../errors';
+import { AbortError, InvalidArgumentError, SerializationError } from '../errors';
+import { encodeArgs } from '../transport/payload';
 import { createLauncher } from '../launchers';
 import type { StartMethod } from '../launchers/launcher';
 import { resolvePoolOptions, type PoolOptions } from '../options';
@@ -52,6 +53,19 @@ function plain<T>(result: AsyncResult<T>): Promise<T> {
   return result.then();
 }
 
+/**
+ * The initializer's arguments, encoded now (captured as a call's are) the way task arguments are:
+ * shared memory in them arrives attached in every worker.
+ * @throws {SerializationError} if they cannot be serialized.
+ */
+function encodeInitargs(initargs: readonly unknown[]): Buffer {
+  try {
+    return encodeArgs(initargs);
+  } catch (error) {
+    throw new SerializationError(`The initargs cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
+  }
+}
+
 /** Names a task function in an error before its id is known (an ES module still registering). */
 function label(fn: unknown): string {
   if (typeof fn === 'function') return `'${fn.name || '(anonymous)'}'`;
@@ -89,7 +103,7 @@ export class Pool extends EventEmitter<PoolEventMap> {
     this.#startMethod = resolved.startMethod;
     this.#defaults = resolved.defaults;
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
-    const initargs = options.initargs ?? [];
+    const initargs = encodeInitargs(options.initargs ?? []);
     const init = (ref: TaskRefData | undefined) => ({
       preload: resolved.preload,
       initializer: ref,

@@ -146,3 +146,10 @@ export const AnswerCodec = {
   payloadStart: (start: number): number => start + 4,
   error: errorCodec(FromWorker.Error),
 };
+
+/** SegmentCreated and SegmentUnlinked: the segment's name, utf8. */
+export const SegmentCodec = {
+  created: (name: string): Buffer => encodeFrame(FromWorker.SegmentCreated, Buffer.from(name, 'utf8')),
+  unlinked: (name: string): Buffer => encodeFrame(FromWorker.SegmentUnlinked, Buffer.from(name, 'utf8')),
+  decode: (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end),
+};

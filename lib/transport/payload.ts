@@ -1,5 +1,7 @@
 import { Deserializer, Serializer, deserialize } from 'node:v8';
 import type { BufferPool } from './buffer-pool';
+import { HostRecord, fromWire, readSharedView, toWire, writeSharedView } from './shared-refs';
+import { elementSize, makeView, viewType } from './view-types';
 
 /**
  * Task arguments and results, encoded. Most tasks take a few numbers or strings and return one or
@@ -12,6 +14,7 @@ import type { BufferPool } from './buffer-pool';
  */
 const V8_VERSION_TAG = 0xff;
 const OUT_OF_BAND_TAG = 0xfe;
+const SHARED_OBJECTS_TAG = 0xfd;
 const Tag = {
   Undefined: 1,
   Null: 2,
@@ -87,30 +90,6 @@ function writeInline(value: unknown, target: Buffer, offset: number): number {
   }
 }
 
-/** The ArrayBufferView classes, by the code that names them on the wire. */
-const VIEW_TYPES = [
-  Buffer,
-  Uint8Array,
-  Int8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  BigInt64Array,
-  BigUint64Array,
-  DataView,
-] as const;
-
-function viewType(view: ArrayBufferView): number {
-  const index = VIEW_TYPES.indexOf(view.constructor as (typeof VIEW_TYPES)[number]);
-  if (index >= 0) return index;
-  // A subclass: send it as the nearest built-in (the V8 serializer would lose the subclass too).
-  return Math.max(0, VIEW_TYPES.findIndex((Type) => view instanceof Type));
-}
-
 /** A V8 serializer that leaves array buffer views out of the structure, to append them raw. */
 class ViewSerializer extends Serializer {
   readonly views: ArrayBufferView[] = [];
@@ -123,6 +102,9 @@ class ViewSerializer extends Serializer {
 
   /** Called by V8 for each view (a "host object" once the flag above is set). */
   _writeHostObject(view: ArrayBufferView): void {
+    // A view of shared memory goes as a reference to it: the receiver maps the same memory.
+    if (writeSharedView(this, view)) return;
+    this.writeUint32(HostRecord.Copied);
     this.writeUint32(this.views.length);
     this.views.push(view);
   }
@@ -138,6 +120,7 @@ class ViewDeserializer extends Deserializer {
 
   /** Called by V8 where the serializer wrote a view. */
   _readHostObject(): ArrayBufferView {
+    if (this.readUint32() === HostRecord.Shared) return readSharedView(this);
     return this.views[this.readUint32()];
   }
 }
@@ -152,17 +135,19 @@ const VIEW_HEADER = 6;
 
 /**
  * `[0xFE][u32 structure length][structure][u32 views][per view: u8 type, u32 length, u8 pad,
- * pad bytes, bytes]`, each view's bytes 8-byte aligned relative to the payload's start.
+ * pad bytes, bytes]`, each view's bytes 8-byte aligned relative to the payload's start. The tag is
+ * 0xFD instead when the structure holds shared objects to rebuild (see `shared-refs.ts`).
  */
 function serializeOutOfBand(value: unknown, pool?: BufferPool): Buffer {
+  const wire = toWire(value);
   const serializer = new ViewSerializer();
   serializer.writeHeader();
-  serializer.writeValue(value);
+  serializer.writeValue(wire.value);
   const structure = serializer.releaseBuffer();
   let size = 1 + 4 + structure.length + 4;
   for (const view of serializer.views) size += VIEW_HEADER + viewPad(size) + view.byteLength;
   const out = pool && size >= pool.minSize ? pool.acquire(size) : Buffer.allocUnsafe(size);
-  out[0] = OUT_OF_BAND_TAG;
+  out[0] = wire.shared ? SHARED_OBJECTS_TAG : OUT_OF_BAND_TAG;
   out.writeUInt32LE(structure.length, 1);
   structure.copy(out, 5);
   let offset = 5 + structure.length;
@@ -188,22 +173,19 @@ function deserializeOutOfBand(buf: Buffer, start: number): unknown {
   offset += 4;
   const views: ArrayBufferView[] = [];
   for (let i = 0; i < count; i++) {
-    const Type = VIEW_TYPES[buf[offset]] ?? Uint8Array;
+    const type = buf[offset];
     const byteLength = buf.readUInt32LE(offset + 1);
     offset += VIEW_HEADER + buf[offset + 5];
-    const elementSize = 'BYTES_PER_ELEMENT' in Type ? Type.BYTES_PER_ELEMENT : 1;
-    let bytes = buf.buffer;
+    let bytes: ArrayBufferLike = buf.buffer;
     let at = buf.byteOffset + offset;
     // Large views are used where they arrived when aligned (no copy: they keep their frame alive,
     // which they mostly fill); small or misaligned ones get memory of their own.
-    if (byteLength < LARGE_VIEW || at % elementSize !== 0) {
+    if (byteLength < LARGE_VIEW || at % elementSize(type) !== 0) {
       bytes = new ArrayBuffer(byteLength);
       new Uint8Array(bytes).set(buf.subarray(offset, offset + byteLength));
       at = 0;
     }
-    if (Type === Buffer) views.push(Buffer.from(bytes, at, byteLength));
-    else if (Type === DataView) views.push(new DataView(bytes, at, byteLength));
-    else views.push(new (Type as Uint8ArrayConstructor)(bytes, at, byteLength / elementSize));
+    views.push(makeView(type, bytes, at, byteLength));
     offset += byteLength;
   }
   const deserializer = new ViewDeserializer(structure, views);
@@ -269,6 +251,7 @@ function readInline(buf: Buffer, offset: number): [unknown, number] {
 export function decode(buf: Buffer, start: number, end: number): unknown {
   const tag = buf[start];
   if (tag === OUT_OF_BAND_TAG) return deserializeOutOfBand(buf, start);
+  if (tag === SHARED_OBJECTS_TAG) return fromWire(deserializeOutOfBand(buf, start));
   if (tag === V8_VERSION_TAG) return deserialize(buf.subarray(start, end));
   if (tag !== Tag.Args) return readInline(buf, start)[0];
   const count = buf[start + 1];

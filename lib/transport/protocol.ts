@@ -61,6 +61,13 @@ export const FromWorker = {
    * writes nothing.
    */
   Exiting: 18,
+  /**
+   * Body: utf8 name. The worker created a shared memory segment: the application tracks it, so it is
+   * unlinked if the application ends without unlinking it (only the creator's side tracks).
+   */
+  SegmentCreated: 19,
+  /** Body: utf8 name. The worker unlinked a segment: nothing is left to clean up. */
+  SegmentUnlinked: 20,
 } as const;
 
 /** Bits above the TaskKind in a task's kind byte. */
@@ -109,8 +116,11 @@ export interface InitMessage {
   readonly preload: readonly string[];
   /** Function run once before the first task. */
   readonly initializer?: TaskRefData;
-  /** Arguments for the initializer. */
-  readonly initargs?: readonly unknown[];
+  /**
+   * Arguments for the initializer, encoded as a task's arguments are (`payload.ts`), so shared
+   * memory and large arrays travel as they do for tasks.
+   */
+  readonly initargs?: Uint8Array;
   /** A CommonJS hook (e.g. ts-node's register) to load before the first TypeScript module. */
   readonly tsLoader?: string;
   /** Resident set size (MiB) above which the worker asks to be retired after a task. */

@@ -17,14 +17,17 @@ import {
   PreloadCodec,
   READY_FRAME,
   RECEIVED_FRAME,
+  SegmentCodec,
   StartedCodec,
 } from '../transport/codecs';
 import { FrameReader } from '../transport/frames';
 import { readAllSync } from '../transport/read-sync';
-import { encodeValue } from '../transport/payload';
+import { decode, encodeValue } from '../transport/payload';
 import { FromWorker, ToWorker, type InitMessage } from '../transport/protocol';
 import { readTaskBatch } from '../transport/task-batch';
 import { writeAllSync } from '../transport/write-sync';
+import '../shared';
+import { setSegmentTracker } from '../shared/tracking';
 import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
@@ -43,6 +46,11 @@ const codeCacheDir = argument('code-cache');
 // Started by the forkserver template: compile preload and task modules from its code cache.
 if (codeCacheDir) new CodeCache(codeCacheDir, 'consume').install();
 const modules = new TaskModules();
+// Segments this worker creates are tracked by the application (which outlives the worker).
+setSegmentTracker({
+  track: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.created(name)]),
+  untrack: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.unlinked(name)]),
+});
 let stopping = false;
 
 let maxMemoryBytes = 0;
@@ -118,7 +126,8 @@ async function initialize(message: InitMessage): Promise<void> {
     for (const specifier of message.preload) await modules.load(specifier);
     if (message.initializer) {
       const initializer = await modules.resolve(message.initializer);
-      await initializer(...(message.initargs ?? []));
+      const args = message.initargs;
+      await initializer(...(args ? (decode(Buffer.from(args.buffer, args.byteOffset, args.byteLength), 0, args.byteLength) as unknown[]) : []));
     }
   } catch (error) {
     writeAllSync(RESULTS_FD, [InitFailedCodec.encode(error)]);

@@ -1,0 +1,102 @@
+/**
+ * Every native call procpool makes, in one small module: mapping shared memory (`mmap`/`munmap`)
+ * and reserving a segment's space (`posix_fallocate`). Node cannot map memory itself, so these go
+ * through koffi, an FFI whose binaries come prebuilt inside its npm packages (nothing is compiled
+ * on the user's machine). koffi is loaded on first use only: a pool that shares no memory never
+ * loads it (~7 ms, and its memory, in each process that does).
+ *
+ * `PROCPOOL_NO_SHARED_MEMORY=1` makes mapping unavailable, as on a platform koffi does not cover
+ * (the specs force the fallback this way).
+ */
+import { SharedMemoryUnavailableError } from '../errors';
+
+/** A mapping of a shared segment into this process. */
+export interface Mapping {
+  /** The mapped memory: every write is seen by every process that mapped the same segment. */
+  readonly buffer: ArrayBuffer;
+  readonly size: number;
+  /** Unmaps it. Only once nothing can reach `buffer` any more: a view into unmapped memory crashes. */
+  unmap(): void;
+}
+
+/** What the rest of procpool may ask of the operating system's memory calls. */
+export interface NativeMemory {
+  /** Maps `size` bytes of the open segment `fd`, shared and writable. */
+  map(fd: number, size: number): Mapping;
+  /** Reserves the segment's space now: 0, or the errno (ENOSPC on a full /dev/shm). */
+  reserve(fd: number, size: number): number;
+}
+
+interface Koffi {
+  load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
+  view(pointer: unknown, length: number): ArrayBuffer;
+  address(pointer: unknown): bigint;
+  errno(): number;
+}
+
+const PROT_READ_WRITE = 0x1 | 0x2;
+const MAP_SHARED = 0x01;
+const MAP_FAILED = 0xffffffffffffffffn;
+
+let loaded: NativeMemory | Error | undefined;
+
+/** Why shared memory cannot be mapped here, or undefined if it can (loads koffi the first time). */
+export function unavailableReason(): string | undefined {
+  const native = load();
+  return native instanceof Error ? native.message : undefined;
+}
+
+/**
+ * The native calls, loading koffi the first time.
+ * @throws {SharedMemoryUnavailableError} where memory cannot be mapped (no koffi binary for this
+ *   platform, no libc, or `PROCPOOL_NO_SHARED_MEMORY=1`).
+ */
+export function nativeMemory(): NativeMemory {
+  const native = load();
+  if (native instanceof Error) throw native;
+  return native;
+}
+
+function load(): NativeMemory | Error {
+  if (loaded) return loaded;
+  if (process.env.PROCPOOL_NO_SHARED_MEMORY === '1') {
+    return (loaded = new SharedMemoryUnavailableError('shared memory is switched off (PROCPOOL_NO_SHARED_MEMORY=1)'));
+  }
+  // Segments are files in /dev/shm (POSIX shm_open's home on Linux, where Python puts them too).
+  if (process.platform !== 'linux') {
+    return (loaded = new SharedMemoryUnavailableError(`procpool maps shared memory on Linux only, not on ${process.platform}`));
+  }
+  let koffi: Koffi;
+  let libc: ReturnType<Koffi['load']>;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    koffi = require('koffi') as Koffi;
+    libc = koffi.load('libc.so.6');
+  } catch (error) {
+    return (loaded = new SharedMemoryUnavailableError(`the koffi FFI could not be loaded: ${(error as Error).message}`, { cause: error }));
+  }
+  const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
+  const munmap = libc.func('int munmap(void *addr, size_t length)');
+  const fallocate = libc.func('int posix_fallocate(int fd, int64_t offset, int64_t length)');
+  return (loaded = {
+    map(fd, size) {
+      const pointer = mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
+      if (pointer === null || koffi.address(pointer) === MAP_FAILED) {
+        const code = koffi.errno();
+        throw Object.assign(new Error(`mmap of ${size} bytes failed (errno ${code})`), { errno: code });
+      }
+      let mapped = true;
+      return {
+        buffer: koffi.view(pointer, size),
+        size,
+        unmap() {
+          if (!mapped) return;
+          mapped = false;
+          munmap(pointer, size);
+        },
+      };
+    },
+    // posix_fallocate returns the error number itself (it does not set errno).
+    reserve: (fd, size) => fallocate(fd, 0, size) as number,
+  });
+}

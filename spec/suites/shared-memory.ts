@@ -1,0 +1,76 @@
+// Shared memory across processes, per start method: the same memory in every process, no copies.
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { Process, type StartMethod } from '../../lib';
+import * as shared from '../../fixtures/shared-tasks';
+import { trackPools } from '../support/pools';
+import { trackSegments } from '../support/segments';
+import { tempDir } from '../support/tmp';
+
+const floats = (shm: { buf: Uint8Array; size: number }) => new Float64Array(shm.buf.buffer, shm.buf.byteOffset, shm.size / 8);
+
+export function sharedMemorySuite(method: StartMethod): void {
+  describe('shared memory', () => {
+    const pools = trackPools(method);
+    const segments = trackSegments();
+
+    it('writes are seen across processes both ways: a SharedMemory argument is the same memory, not a copy', async () => {
+      const shm = segments.create(8 * 1024);
+      const xs = floats(shm);
+      const pool = pools.create({ processes: 2 });
+      const names = await pool.starmap(shared.fillRange, [
+        [shm, 0, 512, 1],
+        [shm, 512, 1024, 2],
+      ]);
+      expect(names).to.deep.equal([shm.name, shm.name]);
+      expect([xs[0], xs[511], xs[512], xs[1023]]).to.deep.equal([1, 1, 2, 2]);
+      xs[0] = 42;
+      expect(await pool.apply(shared.readByName, [shm.name])).to.equal(42);
+    });
+
+    it('a typed array over shared memory is passed by reference: the task writes the caller’s memory', async () => {
+      const shm = segments.create(8 * 1024);
+      const xs = floats(shm);
+      const pool = pools.create({ processes: 1 });
+      expect(await pool.apply(shared.fillView, [xs.subarray(10, 20), 7])).to.equal(10);
+      expect([xs[9], xs[10], xs[19], xs[20]]).to.deep.equal([0, 7, 7, 0]);
+      expect(await pool.apply(shared.sum, [xs])).to.equal(70);
+    });
+
+    it('initargs hand every worker the segment; later writes reach them', async () => {
+      const shm = segments.create(64);
+      floats(shm)[0] = 3;
+      const pool = pools.create({ processes: 2, initializer: shared.keep, initargs: [shm] });
+      expect(await pool.map(shared.readKept, [0, 1, 2, 3], { chunksize: 1 })).to.deep.equal([3, 3, 3, 3]);
+      floats(shm)[0] = 4;
+      expect(await pool.map(shared.readKept, [0, 1], { chunksize: 1 })).to.deep.equal([4, 4]);
+    });
+
+    it('Atomics read-modify-write from two workers at once is exact', async () => {
+      const shm = segments.create(64);
+      const counter = new Int32Array(shm.buf.buffer, shm.buf.byteOffset, 1);
+      const pool = pools.create({ processes: 2 });
+      const job = { counter, times: 200_000, dir: tempDir('atomics'), parties: 2 };
+      const pids = await pool.map(shared.countTogether, [job, job], { chunksize: 1 });
+      expect(new Set(pids).size).to.equal(2);
+      expect(Atomics.load(counter, 0)).to.equal(400_000);
+    });
+
+    it('a segment created in a worker comes back as a SharedMemory over the same memory', async () => {
+      const pool = pools.create({ processes: 1 });
+      const made = segments.adopt(await pool.apply(shared.create, [4096, 9]));
+      expect(made.size).to.equal(4096);
+      expect([made.buf[0], made.buf[4095]]).to.deep.equal([9, 9]);
+      expect(existsSync(`/dev/shm/${made.name}`)).to.equal(true);
+    });
+
+    it('a Process gets the segment as its argument', async () => {
+      const shm = segments.create(64);
+      const p = new Process({ target: shared.fillRange, args: [shm, 0, 1, 9], startMethod: method });
+      await p.start();
+      await p.join();
+      expect(p.exitCode).to.equal(0);
+      expect(floats(shm)[0]).to.equal(9);
+    });
+  });
+}
