@@ -24,6 +24,7 @@ export const ErrorCodes = {
   SHARED_MEMORY_UNAVAILABLE: 'PROCPOOL_SHARED_MEMORY_UNAVAILABLE',
   SHARED_MEMORY_NOT_FOUND: 'PROCPOOL_SHARED_MEMORY_NOT_FOUND',
   SHARED_MEMORY_FULL: 'PROCPOOL_SHARED_MEMORY_FULL',
+  INDEX: 'PROCPOOL_INDEX',
   /** Node's own code for aborted operations, so `error.code === 'ABORT_ERR'` checks work. */
   ABORTED: 'ABORT_ERR',
 } as const;
@@ -276,5 +277,12 @@ export class SharedMemoryFullError extends ProcPoolError {
     );
     this.size = size;
     this.path = path;
+  }
+}
+
+/** An index outside a fixed-length shared container (Python's IndexError). */
+export class IndexError extends ProcPoolError {
+  constructor(message: string) {
+    super(message, ErrorCodes.INDEX);
   }
 }

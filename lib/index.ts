@@ -28,8 +28,8 @@ export { setStartMethod, getStartMethod, getAllStartMethods } from './start-meth
 export { Process, currentProcess, parentProcess, activeChildren } from './process';
 export type { ProcessOptions, ProcessInfo } from './process';
 export type { ForkServerStatus } from './launchers/forkserver';
-export { SharedMemory } from './shared';
-export type { SharedMemoryOptions } from './shared';
+export { SharedMemory, ShareableList, RawValue, RawArray } from './shared';
+export type { SharedMemoryOptions, ShareableValue, Typecode, TypeName, PythonTypecode, ElementOf, ArrayFor } from './shared';
 export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
 export {
   ErrorCodes,
@@ -49,5 +49,6 @@ export {
   SharedMemoryUnavailableError,
   SharedMemoryNotFoundError,
   SharedMemoryFullError,
+  IndexError,
 } from './errors';
 export type { ErrorCode, WorkerExitInfo, UnknownExitReason } from './errors';

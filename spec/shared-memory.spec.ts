@@ -6,8 +6,12 @@ import { existsSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  IndexError,
   InvalidArgumentError,
   InvalidStateError,
+  RawArray,
+  RawValue,
+  ShareableList,
   SharedMemory,
   SharedMemoryFullError,
   SharedMemoryNotFoundError,
@@ -165,5 +169,65 @@ describe('shared memory', () => {
     const { stdout } = await run('python3', ['-c', python, shm.name], { timeout: 50_000 });
     expect(stdout.trim()).to.equal('from node True');
     expect(shm.buf[9]).to.equal(33);
+  });
+
+  it('ShareableList holds Python’s primitives in fixed slots; RawValue and RawArray take names or Python typecodes', () => {
+    const list = new ShareableList([1, 2.5, 'text', true, null, Buffer.from('by'), 2n ** 60n]);
+    segments.adopt(list.shm);
+    expect(list.length).to.equal(7);
+    expect(list.toArray()).to.deep.equal([1, 2.5, 'text', true, null, Uint8Array.from([98, 121]), 2n ** 60n]);
+    expect(list.format).to.equal('qd8sxxxxxxx?xxxxxx?x8sq');
+    list.set(0, 42);
+    list.set(-1, 7);
+    expect([list.get(0), list.get(6), list.get(-7)]).to.deep.equal([42, 7, 42]);
+    expect(list.index(2.5)).to.equal(1);
+    expect(list.count(42)).to.equal(1);
+    const same = new ShareableList({ name: list.shm.name });
+    expect(same.get(2)).to.equal('text');
+    same.shm.close();
+    const value = new RawValue('i', 5);
+    value.value += 1;
+    expect([value.type, value.value]).to.deep.equal(['int32', 6]);
+    expect(new RawValue('q', 3n).value).to.equal(3n);
+    const array = new RawArray('d', [1, 2, 3]);
+    expect([array.type, array.length, [...array]]).to.deep.equal(['float64', 3, [1, 2, 3]]);
+    expect(new RawArray('uint8', 4).array).to.deep.equal(new Uint8Array(4));
+  });
+
+  it('their bad input is a typed error too', () => {
+    const list = new ShareableList(['abc', 1]);
+    segments.adopt(list.shm);
+    expect(() => list.get(2)).to.throw(IndexError, /out of range/);
+    expect(() => list.set(-3, 1)).to.throw(IndexError);
+    expect(() => list.set(0, 'a string longer than its slot')).to.throw(InvalidArgumentError, /room for 8 bytes/);
+    expect(() => list.set(1, {} as never)).to.throw(InvalidArgumentError);
+    expect(() => list.index('nope')).to.throw(InvalidArgumentError);
+    expect(() => new ShareableList([2n ** 64n])).to.throw(InvalidArgumentError, /64-bit/);
+    expect(() => new RawValue('x' as never)).to.throw(InvalidArgumentError, /typecode/);
+    expect(() => new RawArray('d', -1)).to.throw(InvalidArgumentError);
+    expect(() => new RawValue('int32', 1n as never)).to.throw(InvalidArgumentError, /number/);
+    expect(() => new RawArray('q', [1 as never])).to.throw(InvalidArgumentError, /bigint/);
+  });
+
+  it('a ShareableList is Python’s: Python reads and writes one that Node made, and Node sees it', async function () {
+    if (!hasPython()) this.skip();
+    this.timeout(60_000);
+    const list = new ShareableList([1, 2.5, 'text', true, null, Buffer.from('by')]);
+    segments.adopt(list.shm);
+    const python = [
+      'import sys',
+      'from multiprocessing import shared_memory, resource_tracker',
+      'sl = shared_memory.ShareableList(name=sys.argv[1])',
+      'resource_tracker.unregister(sl.shm._name, "shared_memory")',
+      'print(repr(list(sl)))',
+      'sl[0] = 99',
+      'sl[1] = 1.25',
+      'sl[2] = "py"',
+      'sl[3] = False',
+      'sl.shm.close()',
+    ].join('\n');
+    const { stdout } = await run('python3', ['-c', python, list.shm.name], { timeout: 50_000 });
+    expect(stdout.trim()).to.equal("[1, 2.5, 'text', True, None, b'by']");
+    expect(list.toArray()).to.deep.equal([99, 1.25, 'py', false, null, Uint8Array.from([98, 121])]);
   });
 });

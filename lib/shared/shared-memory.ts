@@ -3,8 +3,8 @@ import { InvalidArgumentError, InvalidStateError } from '../errors';
 import { attachSegment, createSegment, unlinkSegment, type Segment } from './segment';
 import { kDescribe, markSharedUsed, registerSharedKind, type SharedDescriptor, type SharedObject } from './shared-object';
 
-/** Internal option: keep the mapping for later tasks (a segment that arrived in a worker). */
-const kPinned = Symbol('procpool.pinned');
+/** @internal Option: keep the mapping for later tasks (a segment that arrived in a worker). */
+export const kPinned = Symbol('procpool.pinned');
 
 /** Options of `new SharedMemory(...)` (Python's `SharedMemory(name=None, create=False, size=0)`). */
 export interface SharedMemoryOptions {

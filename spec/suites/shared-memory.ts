@@ -1,7 +1,7 @@
 // Shared memory across processes, per start method: the same memory in every process, no copies.
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { Process, type StartMethod } from '../../lib';
+import { Process, RawArray, RawValue, ShareableList, type StartMethod } from '../../lib';
 import * as shared from '../../fixtures/shared-tasks';
 import { trackPools } from '../support/pools';
 import { trackSegments } from '../support/segments';
@@ -71,6 +71,21 @@ export function sharedMemorySuite(method: StartMethod): void {
       await p.join();
       expect(p.exitCode).to.equal(0);
       expect(floats(shm)[0]).to.equal(9);
+    });
+
+    it('a ShareableList, a RawValue and a RawArray are the same memory in the worker', async () => {
+      const pool = pools.create({ processes: 2 });
+      const shareable = new ShareableList([1, 2.5, 'text', true, null]);
+      segments.adopt(shareable.shm);
+      expect(await pool.apply(shared.setItem, [shareable, 2, 'tx'])).to.deep.equal([1, 2.5, 'tx', true, null]);
+      expect(shareable.get(2)).to.equal('tx');
+      const grid = new RawArray('float64', 1000);
+      expect(await pool.apply(shared.fillArray, [grid, 1.5])).to.equal(1000);
+      expect(grid.array[999]).to.equal(1.5);
+      const counter = new RawValue('int32', 0);
+      const job = { value: counter, times: 100_000, dir: tempDir('raw-value'), parties: 2 };
+      expect(new Set(await pool.map(shared.bumpTogether, [job, job], { chunksize: 1 })).size).to.equal(2);
+      expect(counter.value).to.equal(200_000);
     });
   });
 }
