@@ -1,5 +1,7 @@
 import { SerializationError, type WorkerExitInfo } from '../errors';
 import { trackSegment, untrackSegment } from '../platform/reaper';
+import { ReleaseRing } from '../shared/release-ring';
+import { addDrainer } from '../shared/transfer';
 import { Deque } from '../util/deque';
 import {
   AbortCodec,
@@ -9,6 +11,8 @@ import {
   InitCodec,
   InitFailedCodec,
   PreloadCodec,
+  RegionsCodec,
+  ReleaseRingCodec,
   STOP_FRAME,
   SegmentCodec,
   StartedCodec,
@@ -16,6 +20,7 @@ import {
 import { FrameReader } from '../transport/frames';
 import { decode } from '../transport/payload';
 import { FromWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
+import { regionsOf, releaseRegions, retainRegions } from '../transport/shared-refs';
 import { writeTaskBatch, type WireTask } from '../transport/task-batch';
 import type { ExitStatus, WorkerProcess } from './worker-process';
 
@@ -98,6 +103,10 @@ export class WorkerChannel<T extends WireTask = WireTask> {
   #wasReady = false;
   /** The code the worker reported from its 'exit' handler, if it did. */
   #exitingCode: number | undefined;
+  /** Captured regions (large arguments in shared memory) the worker may still hold, with counts. */
+  readonly #regions = new Map<number, number>();
+  /** Where the worker reports the regions it let go of, once it was sent one. */
+  #ring: { ring: ReleaseRing; remove(): void } | undefined;
   /** Settles once the process is gone and its output has been read to the end. */
   readonly ended: Promise<ChannelEnd<T>>;
 
@@ -187,6 +196,8 @@ export class WorkerChannel<T extends WireTask = WireTask> {
         input.write(DefineCodec.encode(task.fnId, functions(task.fnId)));
       }
       this.#inFlight.push(task);
+      const regions = regionsOf(task.payload);
+      if (regions) this.#hold(regions);
     }
     writeTaskBatch(input, tasks);
     input.uncork();
@@ -219,12 +230,41 @@ export class WorkerChannel<T extends WireTask = WireTask> {
     this.#process.unref();
   }
 
+  /** The worker holds these regions until it reports them released, or ends. */
+  #hold(ids: readonly number[]): void {
+    if (!this.#ring) {
+      const ring = new ReleaseRing();
+      this.#ring = { ring, remove: addDrainer(() => this.#released(ring.drain())) };
+      this.#process.input.write(ReleaseRingCodec.encode(ring.name));
+    }
+    retainRegions(ids);
+    for (const id of ids) this.#regions.set(id, (this.#regions.get(id) ?? 0) + 1);
+  }
+
+  #released(ids: readonly number[]): void {
+    const known = ids.filter((id) => {
+      const count = this.#regions.get(id);
+      if (count === undefined) return false;
+      if (count > 1) this.#regions.set(id, count - 1);
+      else this.#regions.delete(id);
+      return true;
+    });
+    releaseRegions(known);
+  }
+
   #write(frame: Buffer): void {
     if (this.#phase !== 'ended') this.#process.input.write(frame);
   }
 
   #end(status: ExitStatus): ChannelEnd<T> {
     this.#phase = 'ended';
+    // A gone worker holds nothing.
+    if (this.#ring) {
+      this.#ring.remove();
+      this.#ring.ring.close();
+    }
+    for (const [id, count] of this.#regions) for (let i = 0; i < count; i++) releaseRegions([id]);
+    this.#regions.clear();
     const failure = new Error('the worker is gone');
     for (const waiter of [...this.#booted.splice(0), ...this.#preloads.splice(0)]) waiter.reject(failure);
     // Only the worker itself knew, and it said so before it exited.
@@ -294,6 +334,9 @@ export class WorkerChannel<T extends WireTask = WireTask> {
         return;
       case FromWorker.SegmentUnlinked:
         untrackSegment(SegmentCodec.decode(buf, start, end));
+        return;
+      case FromWorker.RegionsReleased:
+        this.#released(RegionsCodec.decode(buf, start));
         return;
       default:
         this.#protocolError(`unknown frame type ${type}`);

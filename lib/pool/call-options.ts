@@ -1,4 +1,6 @@
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, SerializationError } from '../errors';
+import type { TaskRefData } from '../transport/protocol';
+import { encodeArgs } from '../transport/payload';
 import { checkFunction, checkInteger, checkTimeout } from '../validate';
 import type { ResultCallbacks } from './async-result';
 import type { TaskPolicy } from './task';
@@ -65,4 +67,35 @@ export function callPolicy(options: TaskOptions & ResultCallbacks<never>, defaul
     retries: options.retries ?? defaults.retries,
     abortable: options.signal !== undefined,
   };
+}
+
+/** Reads a whole iterable (map needs its length to size chunks); synchronous when it can be. */
+export function collect<T>(items: Items<T>): T[] | Promise<T[]> {
+  if (Array.isArray(items)) return items;
+  if (typeof (items as Iterable<T>)[Symbol.iterator] === 'function') return Array.from(items as Iterable<T>);
+  return (async () => {
+    const out: T[] = [];
+    for await (const item of items as AsyncIterable<T>) out.push(item);
+    return out;
+  })();
+}
+
+/**
+ * The initializer's arguments, encoded now (captured as a call's are) the way task arguments are:
+ * shared memory in them arrives attached in every worker.
+ * @throws {SerializationError} if they cannot be serialized.
+ */
+export function encodeInitargs(initargs: readonly unknown[]): Buffer {
+  try {
+    return encodeArgs(initargs);
+  } catch (error) {
+    throw new SerializationError(`The initargs cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
+  }
+}
+
+/** Names a task function in an error before its id is known (an ES module still registering). */
+export function label(fn: unknown): string {
+  if (typeof fn === 'function') return `'${fn.name || '(anonymous)'}'`;
+  const ref = fn as TaskRefData | null;
+  return ref && typeof ref === 'object' ? `'${String(ref.name)}' (${String(ref.module)})` : String(fn);
 }

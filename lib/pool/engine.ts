@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { InvalidStateError, PoolClosedError, PoolTerminatedError, SerializationError, TaskTimeoutError, type WorkerStartError } from '../errors';
 import { payloadBuffers } from '../transport/buffer-pool';
 import { encodeArgs } from '../transport/payload';
+import { regionsOf, releaseRegions } from '../transport/shared-refs';
 import type { TaskKindValue, WorkerInit } from '../transport/protocol';
 import { Deque } from '../util/deque';
 import { Counters, type PoolStats } from './counters';
@@ -76,7 +77,7 @@ export class PoolEngine implements SupervisorHost {
    */
   encode(input: readonly unknown[], task: number | string): Buffer {
     try {
-      return encodeArgs(input, this.#buffers);
+      return encodeArgs(input, this.#buffers, true);
     } catch (error) {
       const name = typeof task === 'number' ? this.functions.describe(task) : task;
       throw new SerializationError(
@@ -104,12 +105,16 @@ export class PoolEngine implements SupervisorHost {
     }
     this.#queue.push(task);
     if (this.events.wants('taskQueued')) this.events.emit('taskQueued', { id: task.id, task: this.functions.ref(task.fnId) });
-    this.#scheduleDispatch();
+    // A worker with nothing to do gets the task now, while the caller may still be capturing the
+    // arguments of the next ones (a map of large arrays); otherwise one dispatch per burst.
+    if (this.#supervisor.anyIdle()) this.#dispatch();
+    else this.#scheduleDispatch();
   }
 
   /** The one way a task settles: counted, announced, and its owner told, exactly once. */
   settle(task: PoolTask, ok: boolean, value: unknown): void {
     if (!task.finish('settled')) return;
+    this.#releasePayload(task);
     if (ok) this.counters.completed++;
     else this.counters.failed++;
     task.owner[kSettle](task, ok, value);
@@ -125,11 +130,26 @@ export class PoolEngine implements SupervisorHost {
     for (const task of tasks) {
       const holder = task.holder;
       if (!task.finish('abandoned')) continue;
+      this.#releasePayload(task);
       if (!abort) continue;
       this.counters.aborted++;
       holder?.abort(task, this.#config.abortGracePeriodMs);
     }
     this.#scheduleDispatch();
+  }
+
+  /** A final task no longer needs the shared memory its arguments were captured into. */
+  #releasePayload(task: PoolTask): void {
+    const regions = regionsOf(task.payload);
+    if (regions) releaseRegions(regions);
+  }
+
+  /** Lets go of payloads encoded for tasks that were never made (a map whose later chunk failed). */
+  discard(payloads: readonly Buffer[]): void {
+    for (const payload of payloads) {
+      const regions = regionsOf(payload);
+      if (regions) releaseRegions(regions);
+    }
   }
 
   /** A lazy producer (imap) holds the pool open while it may still submit tasks. */

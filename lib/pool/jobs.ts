@@ -30,6 +30,11 @@ export class MapJob implements TaskOwner {
     private readonly abandon: (tasks: readonly PoolTask[]) => void,
   ) {}
 
+  /** Whether the job has failed (its remaining chunks are not wanted). */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
   /** Records a chunk this job is waiting for (in input order). */
   add(task: PoolTask): void {
     this.#tasks.push(task);

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { AbortError, InvalidArgumentError, SerializationError } from '../errors';
-import { encodeArgs } from '../transport/payload';
+import { AbortError, InvalidArgumentError } from '../errors';
 import { createLauncher } from '../launchers';
 import type { StartMethod } from '../launchers/launcher';
 import { resolvePoolOptions, type PoolOptions } from '../options';
@@ -11,6 +10,9 @@ import { AsyncResult, kReject, kResolve, type Completion } from './async-result'
 import {
   NO_OPTIONS,
   callPolicy,
+  collect,
+  encodeInitargs,
+  label,
   type ApplyAsyncOptions,
   type IMapOptions,
   type Items,
@@ -33,17 +35,6 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
 }
 
-/** Reads a whole iterable (map needs its length to size chunks); synchronous when it can be. */
-function collect<T>(items: Items<T>): T[] | Promise<T[]> {
-  if (Array.isArray(items)) return items;
-  if (typeof (items as Iterable<T>)[Symbol.iterator] === 'function') return Array.from(items as Iterable<T>);
-  return (async () => {
-    const out: T[] = [];
-    for await (const item of items as AsyncIterable<T>) out.push(item);
-    return out;
-  })();
-}
-
 /**
  * A plain Promise that follows `result`. `apply`, `map` and `starmap` return one: an ordinary
  * promise-returning call whose failure nobody handles must surface as an unhandled rejection,
@@ -51,26 +42,6 @@ function collect<T>(items: Items<T>): T[] | Promise<T[]> {
  */
 function plain<T>(result: AsyncResult<T>): Promise<T> {
   return result.then();
-}
-
-/**
- * The initializer's arguments, encoded now (captured as a call's are) the way task arguments are:
- * shared memory in them arrives attached in every worker.
- * @throws {SerializationError} if they cannot be serialized.
- */
-function encodeInitargs(initargs: readonly unknown[]): Buffer {
-  try {
-    return encodeArgs(initargs);
-  } catch (error) {
-    throw new SerializationError(`The initargs cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
-  }
-}
-
-/** Names a task function in an error before its id is known (an ES module still registering). */
-function label(fn: unknown): string {
-  if (typeof fn === 'function') return `'${fn.name || '(anonymous)'}'`;
-  const ref = fn as TaskRefData | null;
-  return ref && typeof ref === 'object' ? `'${String(ref.name)}' (${String(ref.module)})` : String(fn);
 }
 
 function abortError(signal: AbortSignal): AbortError {
@@ -182,12 +153,12 @@ export class Pool extends EventEmitter<PoolEventMap> {
         return result;
       }
       const lookup = id ?? this.#functionId(fn);
-      // Encoded now even when the function's id comes later: the call captures its arguments.
-      const payload = engine.encode(input, typeof lookup === 'number' ? lookup : label(fn));
       const tasks: PoolTask[] = [];
       const done = this.#guard<Result<F>>(result, options.signal, tasks);
+      // Encoded now even when the function's id comes later: the call captures its arguments.
+      const payload = engine.encode(input, typeof lookup === 'number' ? lookup : label(fn));
       const owner = done === result ? result : new CallJob(done as Completion<unknown>);
-      this.#withFunction(lookup, done, (fnId) => {
+      this.#withFunction(lookup, done, [payload], (fnId) => {
         const task = engine.createTask(fnId, TaskKind.Call, payload, owner, 0, policy);
         tasks.push(task);
         engine.submit(task);
@@ -291,8 +262,8 @@ export class Pool extends EventEmitter<PoolEventMap> {
     return isPromise(ref) ? ref : this.#engine.functions.id(ref);
   }
 
-  /** Hands the function's id to `submit`, once known; a late failure goes to `done`. */
-  #withFunction(id: number | Promise<TaskRefData>, done: Completion<never>, submit: (fnId: number) => void): void {
+  /** Hands the function's id to `submit`, once known; a late failure goes to `done` (and `payloads` are discarded). */
+  #withFunction(id: number | Promise<TaskRefData>, done: Completion<never>, payloads: readonly Buffer[], submit: (fnId: number) => void): void {
     if (typeof id === 'number') {
       submit(id);
       return;
@@ -301,7 +272,11 @@ export class Pool extends EventEmitter<PoolEventMap> {
       const lateRefusal = this.#engine.lifecycle.refusal();
       if (lateRefusal) throw lateRefusal;
       submit(this.#engine.functions.id(late));
-    }).catch((error: unknown) => done[kReject](error));
+    }).catch((error: unknown) => {
+      // No task was made of these arguments: what they hold in shared memory is let go.
+      this.#engine.discard(payloads);
+      done[kReject](error);
+    });
   }
 
   #mapAsync<R>(fn: unknown, items: Items<unknown>, kind: TaskKindValue, options: MapAsyncOptions<R>): AsyncResult<R[]> {
@@ -316,24 +291,43 @@ export class Pool extends EventEmitter<PoolEventMap> {
       const engine = this.#engine;
       const start = (list: unknown[]): void => {
         const lookup = this.#functionId(fn);
-        const what = typeof lookup === 'number' ? lookup : label(fn);
-        // Every chunk is encoded now, at the call (or once an async input is read).
         const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
-        const chunks: { offset: number; payload: Buffer }[] = [];
-        for (let offset = 0; offset < list.length; offset += size) chunks.push({ offset, payload: engine.encode(list.slice(offset, offset + size), what) });
-        this.#withFunction(lookup, done, (fnId) => {
-          if (list.length === 0) {
-            done[kResolve]([]);
-            return;
+        const job = new MapJob(list.length, done as Completion<unknown[]>, (unwanted) => engine.abandon(unwanted, false));
+        const submit = (fnId: number, offset: number, payload: Buffer): void => {
+          const task = engine.createTask(fnId, kind, payload, job, offset, policy);
+          job.add(task);
+          tasks.push(task);
+          engine.submit(task);
+        };
+        if (list.length === 0) {
+          this.#withFunction(lookup, done, [], () => done[kResolve]([]));
+        } else if (typeof lookup === 'number') {
+          // Each chunk is captured and handed out in turn: a worker starts on the first while the
+          // next are captured. A chunk that cannot be serialized fails the map (as in Python, the
+          // chunks before it may have run).
+          for (let offset = 0; offset < list.length && !job.failed; offset += size) {
+            let payload: Buffer;
+            try {
+              payload = engine.encode(list.slice(offset, offset + size), lookup);
+            } catch (error) {
+              job.fail(error);
+              return;
+            }
+            submit(lookup, offset, payload);
           }
-          const job = new MapJob(list.length, done as Completion<unknown[]>, (unwanted) => engine.abandon(unwanted, false));
-          for (const { offset, payload } of chunks) {
-            const task = engine.createTask(fnId, kind, payload, job, offset, policy);
-            job.add(task);
-            tasks.push(task);
+        } else {
+          // The function's ES module is still registering: every chunk is captured now, at the call.
+          const chunks: { offset: number; payload: Buffer }[] = [];
+          try {
+            for (let offset = 0; offset < list.length; offset += size) chunks.push({ offset, payload: engine.encode(list.slice(offset, offset + size), label(fn)) });
+          } catch (error) {
+            engine.discard(chunks.map((c) => c.payload));
+            throw error;
           }
-          for (const task of tasks) engine.submit(task);
-        });
+          this.#withFunction(lookup, done, chunks.map((c) => c.payload), (fnId) => {
+            for (const { offset, payload } of chunks) submit(fnId, offset, payload);
+          });
+        }
       };
       const list = collect(items);
       if (isPromise(list)) list.then(start).catch(fail);

@@ -88,6 +88,12 @@ export class Supervisor {
     return pids;
   }
 
+  /** Whether a ready worker holds no task. */
+  anyIdle(): boolean {
+    for (const w of this.#workers) if (w.state === 'ready' && w.held === 0) return true;
+    return false;
+  }
+
   /** Processes alive or starting. */
   get size(): number {
     return this.#workers.size + this.#launches.size;

@@ -15,6 +15,8 @@ export interface Mapping {
   /** The mapped memory: every write is seen by every process that mapped the same segment. */
   readonly buffer: ArrayBuffer;
   readonly size: number;
+  /** Where it is mapped in this process. */
+  readonly address: bigint;
   /** Unmaps it. Only once nothing can reach `buffer` any more: a view into unmapped memory crashes. */
   unmap(): void;
 }
@@ -25,12 +27,18 @@ export interface NativeMemory {
   map(fd: number, size: number): Mapping;
   /** Reserves the segment's space now: 0, or the errno (ENOSPC on a full /dev/shm). */
   reserve(fd: number, size: number): number;
+  /**
+   * An ArrayBuffer of its own over `length` bytes at `address`, inside a mapping that must stay
+   * mapped while the buffer lives: one buffer per region lets its collection be noticed.
+   */
+  viewAt(address: bigint, length: number): ArrayBuffer;
 }
 
 interface Koffi {
   load(path: string): { func(signature: string): (...args: unknown[]) => unknown };
   view(pointer: unknown, length: number): ArrayBuffer;
   address(pointer: unknown): bigint;
+  decode(buffer: Uint8Array, type: string): unknown;
   errno(): number;
 }
 
@@ -78,6 +86,8 @@ function load(): NativeMemory | Error {
   const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
   const munmap = libc.func('int munmap(void *addr, size_t length)');
   const fallocate = libc.func('int posix_fallocate(int fd, int64_t offset, int64_t length)');
+  // koffi takes pointers it made, not numbers: one made from an address is read back from memory.
+  const holder = Buffer.alloc(8);
   return (loaded = {
     map(fd, size) {
       const pointer = mmap(null, size, PROT_READ_WRITE, MAP_SHARED, fd, 0);
@@ -89,6 +99,7 @@ function load(): NativeMemory | Error {
       return {
         buffer: koffi.view(pointer, size),
         size,
+        address: koffi.address(pointer),
         unmap() {
           if (!mapped) return;
           mapped = false;
@@ -98,5 +109,9 @@ function load(): NativeMemory | Error {
     },
     // posix_fallocate returns the error number itself (it does not set errno).
     reserve: (fd, size) => fallocate(fd, 0, size) as number,
+    viewAt(address, length) {
+      holder.writeBigUInt64LE(address);
+      return koffi.view(koffi.decode(holder, 'void *'), length);
+    },
   });
 }

@@ -27,6 +27,8 @@ export interface Segment {
   readonly buffer: ArrayBuffer;
   /** The file's inode: a segment unlinked and created again under the same name is another one. */
   readonly inode: number;
+  /** Where it is mapped in this process. */
+  readonly address: bigint;
 }
 
 /** Unmaps a mapping once its buffer is unreachable. */
@@ -69,7 +71,7 @@ function randomName(): string {
 
 function map(name: string, fd: number, size: number): Segment {
   const mapping = nativeMemory().map(fd, size);
-  const segment: Segment = { name, size, buffer: mapping.buffer, inode: fstatSync(fd).ino };
+  const segment: Segment = { name, size, buffer: mapping.buffer, inode: fstatSync(fd).ino, address: mapping.address };
   unmapper.register(mapping.buffer, mapping);
   byBuffer.set(mapping.buffer, segment);
   mapped.set(name, new WeakRef(segment));

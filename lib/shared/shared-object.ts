@@ -3,8 +3,9 @@
  * it crosses the process boundary as a small descriptor, and the receiving process rebuilds the
  * same object over the same memory from it. Each kind registers how it is rebuilt.
  */
-import { attachSegment, segmentOf } from './segment';
 import { useSharedHooks } from '../transport/shared-refs';
+import { attachSegment, segmentOf } from './segment';
+import { capture, regionView, releaseRegions, retainRegions } from './transfer';
 
 /** The method through which a shared object describes itself for another process. */
 export const kDescribe = Symbol('procpool.shared.describe');
@@ -38,6 +39,10 @@ function isShared(value: object): value is SharedObject {
 }
 
 useSharedHooks({
+  capture,
+  regionView,
+  retain: retainRegions,
+  release: releaseRegions,
   locate: (buffer) => segmentOf(buffer)?.name,
   // Mappings made for what tasks receive stay, so the next task given the same segment costs nothing.
   attach: (name) => {

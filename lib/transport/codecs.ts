@@ -52,6 +52,12 @@ export const InitCodec = v8Codec<InitMessage>(ToWorker.Init);
 /** Preload: task modules to load ahead of need; answered Preloaded. */
 export const PreloadCodec = v8Codec<readonly string[]>(ToWorker.Preload);
 
+/** ReleaseRing: the ring segment's name, utf8. */
+export const ReleaseRingCodec = {
+  encode: (name: string): Buffer => encodeFrame(ToWorker.ReleaseRing, Buffer.from(name, 'utf8')),
+  decode: (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end),
+};
+
 /** Stop: finish the tasks received, then exit. */
 export const STOP_FRAME = encodeFrame(ToWorker.Stop);
 
@@ -152,4 +158,19 @@ export const SegmentCodec = {
   created: (name: string): Buffer => encodeFrame(FromWorker.SegmentCreated, Buffer.from(name, 'utf8')),
   unlinked: (name: string): Buffer => encodeFrame(FromWorker.SegmentUnlinked, Buffer.from(name, 'utf8')),
   decode: (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end),
+};
+
+/** RegionsReleased: u32 count, then u32 region ids. */
+export const RegionsCodec = {
+  encode(ids: readonly number[]): Buffer {
+    const frame = Buffer.allocUnsafe(FRAME_HEADER + 4 + 4 * ids.length);
+    writeFrameHeader(frame, 0, FromWorker.RegionsReleased, 4 + 4 * ids.length);
+    frame.writeUInt32LE(ids.length, FRAME_HEADER);
+    ids.forEach((id, i) => frame.writeUInt32LE(id, FRAME_HEADER + 4 + 4 * i));
+    return frame;
+  },
+  decode(buf: Buffer, start: number): number[] {
+    const count = buf.readUInt32LE(start);
+    return Array.from({ length: count }, (_, i) => buf.readUInt32LE(start + 4 + 4 * i));
+  },
 };

@@ -1,6 +1,6 @@
 import { Deserializer, Serializer, deserialize } from 'node:v8';
 import type { BufferPool } from './buffer-pool';
-import { HostRecord, fromWire, readSharedView, toWire, writeSharedView } from './shared-refs';
+import { HostRecord, fromWire, readSharedView, setRegions, toWire, writeSharedView } from './shared-refs';
 import { elementSize, makeView, viewType } from './view-types';
 
 /**
@@ -94,7 +94,8 @@ function writeInline(value: unknown, target: Buffer, offset: number): number {
 class ViewSerializer extends Serializer {
   readonly views: ArrayBufferView[] = [];
 
-  constructor() {
+  /** @param regions - where captured regions are listed; without it, nothing is captured. */
+  constructor(readonly regions?: number[]) {
     super();
     // Documented for Node's serializers, but missing from @types/node.
     (this as unknown as { _setTreatArrayBufferViewsAsHostObjects(flag: boolean): void })._setTreatArrayBufferViewsAsHostObjects(true);
@@ -103,7 +104,7 @@ class ViewSerializer extends Serializer {
   /** Called by V8 for each view (a "host object" once the flag above is set). */
   _writeHostObject(view: ArrayBufferView): void {
     // A view of shared memory goes as a reference to it: the receiver maps the same memory.
-    if (writeSharedView(this, view)) return;
+    if (writeSharedView(this, view, this.regions)) return;
     this.writeUint32(HostRecord.Copied);
     this.writeUint32(this.views.length);
     this.views.push(view);
@@ -120,7 +121,8 @@ class ViewDeserializer extends Deserializer {
 
   /** Called by V8 where the serializer wrote a view. */
   _readHostObject(): ArrayBufferView {
-    if (this.readUint32() === HostRecord.Shared) return readSharedView(this);
+    const kind = this.readUint32();
+    if (kind !== HostRecord.Copied) return readSharedView(this, kind);
     return this.views[this.readUint32()];
   }
 }
@@ -138,9 +140,9 @@ const VIEW_HEADER = 6;
  * pad bytes, bytes]`, each view's bytes 8-byte aligned relative to the payload's start. The tag is
  * 0xFD instead when the structure holds shared objects to rebuild (see `shared-refs.ts`).
  */
-function serializeOutOfBand(value: unknown, pool?: BufferPool): Buffer {
+function serializeOutOfBand(value: unknown, pool?: BufferPool, capture = false): Buffer {
   const wire = toWire(value);
-  const serializer = new ViewSerializer();
+  const serializer = new ViewSerializer(capture ? [] : undefined);
   serializer.writeHeader();
   serializer.writeValue(wire.value);
   const structure = serializer.releaseBuffer();
@@ -162,6 +164,7 @@ function serializeOutOfBand(value: unknown, pool?: BufferPool): Buffer {
     out.set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), offset);
     offset += view.byteLength;
   }
+  if (serializer.regions) setRegions(out, serializer.regions);
   return out;
 }
 
@@ -205,15 +208,18 @@ export function encodeValue(value: unknown): Buffer {
 
 /**
  * Encodes an argument list (or a map chunk's items). Large encodings take their memory from
- * `pool`; give it back with `pool.release` once the payload has been sent and read.
+ * `pool`; give it back with `pool.release` once the payload has been sent and read. With
+ * `capture`, typed arrays of 1 MiB or more are captured into shared memory when it is available
+ * (`regionsOf(payload)` lists them): the payload must then go through a channel, which accounts
+ * for who holds them.
  */
-export function encodeArgs(args: readonly unknown[], pool?: BufferPool): Buffer {
+export function encodeArgs(args: readonly unknown[], pool?: BufferPool, capture = false): Buffer {
   if (args.length === 0) return EMPTY_ARGS;
-  if (args.length > MAX_INLINE_ARGS) return serializeOutOfBand(args, pool);
+  if (args.length > MAX_INLINE_ARGS) return serializeOutOfBand(args, pool, capture);
   let size = 2;
   for (const arg of args) {
     const n = inlineSize(arg);
-    if (n < 0) return serializeOutOfBand(args, pool);
+    if (n < 0) return serializeOutOfBand(args, pool, capture);
     size += n;
   }
   const out = Buffer.allocUnsafe(size);

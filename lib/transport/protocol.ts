@@ -29,6 +29,13 @@ export const ToWorker = {
    * it is answered with an abort error instead of running.
    */
   Abort: 6,
+  /**
+   * Body: utf8 name of a shared memory segment, a ring of u32 slots (`shared/release-ring.ts`).
+   * The worker writes there the ids of captured regions it lets go of, where the application can
+   * read them at once (a frame waits for the application's event loop); RegionsReleased is the
+   * fallback when the ring is full.
+   */
+  ReleaseRing: 7,
 } as const;
 
 /** Frame types, worker → parent. */
@@ -68,6 +75,11 @@ export const FromWorker = {
   SegmentCreated: 19,
   /** Body: utf8 name. The worker unlinked a segment: nothing is left to clean up. */
   SegmentUnlinked: 20,
+  /**
+   * Body: u32 count, then u32 region ids. The worker let go of its views of these captured regions
+   * (large arguments in shared memory): the application may reuse their memory.
+   */
+  RegionsReleased: 21,
 } as const;
 
 /** Bits above the TaskKind in a task's kind byte. */

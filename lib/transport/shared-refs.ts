@@ -11,8 +11,22 @@
 import type { Deserializer, Serializer } from 'node:v8';
 import { makeView, viewType } from './view-types';
 
+/** Views at least this large are captured into shared memory when it is available. */
+export const TRANSFER_MIN = 1 << 20;
+
 /** What the payload codec needs from shared memory. */
 export interface SharedHooks {
+  /**
+   * Copies a large view into a region of shared memory, returning where it is, or undefined
+   * (shared memory unavailable, or this process does not capture).
+   */
+  capture(view: ArrayBufferView): { name: string; offset: number; id: number } | undefined;
+  /** A view of a captured region, whose collection is reported back to the capturing process. */
+  regionView(name: string, offset: number, byteLength: number, type: number, id: number): ArrayBufferView;
+  /** One more holder of these regions (a worker they were sent to). */
+  retain(ids: readonly number[]): void;
+  /** One holder fewer; a region nobody holds is reused. */
+  release(ids: readonly number[]): void;
   /** The name of the segment that `buffer` maps, if it maps one. */
   locate(buffer: ArrayBufferLike): string | undefined;
   /** Maps segment `name` in this process (or reuses its mapping) and returns its memory. */
@@ -41,29 +55,70 @@ export const HostRecord = {
   Copied: 0,
   /** Over shared memory: u32 name length, name, double byte offset, double byte length, u32 class. */
   Shared: 1,
+  /** Captured into a region of shared memory: as Shared, then u32 region id. */
+  Captured: 2,
 } as const;
 
-/** Writes `view` as a reference to its segment, if it is over one; returns whether it did. */
-export function writeSharedView(serializer: Serializer, view: ArrayBufferView): boolean {
-  const name = hooks?.locate(view.buffer);
-  if (name === undefined) return false;
+/** The regions each encoded payload references, for the channel and the task to hold and release. */
+const payloadRegions = new WeakMap<Buffer, number[]>();
+
+/** The regions a payload references, if any. */
+export function regionsOf(payload: Buffer): readonly number[] | undefined {
+  return payloadRegions.get(payload);
+}
+
+/** Records the regions a payload references. */
+export function setRegions(payload: Buffer, ids: number[]): void {
+  if (ids.length) payloadRegions.set(payload, ids);
+}
+
+/** One more holder of these regions. */
+export function retainRegions(ids: readonly number[]): void {
+  hooks?.retain(ids);
+}
+
+/** One holder fewer of these regions. */
+export function releaseRegions(ids: readonly number[]): void {
+  hooks?.release(ids);
+}
+
+function writeLocation(serializer: Serializer, kind: number, name: string, byteOffset: number, view: ArrayBufferView): void {
   const bytes = Buffer.from(name, 'utf8');
-  serializer.writeUint32(HostRecord.Shared);
+  serializer.writeUint32(kind);
   serializer.writeUint32(bytes.length);
   serializer.writeRawBytes(bytes);
-  serializer.writeDouble(view.byteOffset);
+  serializer.writeDouble(byteOffset);
   serializer.writeDouble(view.byteLength);
   serializer.writeUint32(viewType(view));
+}
+
+/**
+ * Writes `view` as a reference, if it is over shared memory (the same memory for the receiver) or
+ * large enough to be captured into it (`regions` gets the region's id); returns whether it did.
+ */
+export function writeSharedView(serializer: Serializer, view: ArrayBufferView, regions: number[] | undefined): boolean {
+  if (!hooks) return false;
+  const name = hooks.locate(view.buffer);
+  if (name !== undefined) {
+    writeLocation(serializer, HostRecord.Shared, name, view.byteOffset, view);
+    return true;
+  }
+  const captured = regions && view.byteLength >= TRANSFER_MIN ? hooks.capture(view) : undefined;
+  if (!captured) return false;
+  writeLocation(serializer, HostRecord.Captured, captured.name, captured.offset, view);
+  serializer.writeUint32(captured.id);
+  (regions as number[]).push(captured.id);
   return true;
 }
 
-/** Reads what `writeSharedView` wrote (after its record kind): a view of the same memory here. */
-export function readSharedView(deserializer: Deserializer): ArrayBufferView {
+/** Reads what `writeSharedView` wrote after its record kind: a view over the same memory here. */
+export function readSharedView(deserializer: Deserializer, kind: number): ArrayBufferView {
   const name = (deserializer.readRawBytes(deserializer.readUint32()) as Buffer).toString('utf8');
   const byteOffset = deserializer.readDouble();
   const byteLength = deserializer.readDouble();
   const type = deserializer.readUint32();
   if (!hooks) throw new Error(`procpool payload: a view of shared memory segment '${name}' arrived, but shared memory is not loaded`);
+  if (kind === HostRecord.Captured) return hooks.regionView(name, byteOffset, byteLength, type, deserializer.readUint32());
   return makeView(type, hooks.attach(name), byteOffset, byteLength);
 }
 

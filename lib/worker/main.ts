@@ -17,6 +17,8 @@ import {
   PreloadCodec,
   READY_FRAME,
   RECEIVED_FRAME,
+  RegionsCodec,
+  ReleaseRingCodec,
   SegmentCodec,
   StartedCodec,
 } from '../transport/codecs';
@@ -28,6 +30,7 @@ import { readTaskBatch } from '../transport/task-batch';
 import { writeAllSync } from '../transport/write-sync';
 import '../shared';
 import { setSegmentTracker } from '../shared/tracking';
+import { collectIfHeavy, collectWhenIdle, setCaptureEnabled, setRegionReleaseSink, setReleaseRing } from '../shared/transfer';
 import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
@@ -51,6 +54,9 @@ setSegmentTracker({
   track: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.created(name)]),
   untrack: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.unlinked(name)]),
 });
+// Results go back by pipe; large arguments came in shared memory, and their regions go back here.
+setCaptureEnabled(false);
+setRegionReleaseSink((ids) => writeAllSync(RESULTS_FD, [RegionsCodec.encode(ids)]));
 let stopping = false;
 
 let maxMemoryBytes = 0;
@@ -65,6 +71,8 @@ function send(type: typeof FromWorker.Result | typeof FromWorker.Error, taskId: 
   // before the task's caller can submit more.
   const overMemory = maxMemoryBytes && !overMemoryReported ? overMemoryFrame() : undefined;
   writeAllSync(RESULTS_FD, overMemory ? [overMemory, header, payload] : [header, payload]);
+  // Views of large arguments in shared memory are released when collected: collect when they add up.
+  collectIfHeavy();
 }
 
 /** maxMemoryPerChild: after a task, a worker over the limit asks to be retired (once). */
@@ -100,6 +108,7 @@ const sink: ResultSink = {
   started(taskId) {
     writeAllSync(RESULTS_FD, [StartedCodec.encode(taskId)]);
   },
+  idle: collectWhenIdle,
 };
 
 const runner = new TaskRunner(modules, sink);
@@ -166,6 +175,9 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
     }
     case ToWorker.Abort:
       runner.abort(AbortCodec.decode(buf, start));
+      return;
+    case ToWorker.ReleaseRing:
+      setReleaseRing(ReleaseRingCodec.decode(buf, start, end));
       return;
     case ToWorker.Stop:
       stopping = true;

@@ -12,6 +12,8 @@ export interface ResultSink {
   error(taskId: number, error: unknown): void;
   /** A task flagged Timed is starting. */
   started(taskId: number): void;
+  /** Every task received so far has been answered. */
+  idle(): void;
 }
 
 /** A task as the Tasks frame carried it: its payload is `buf[start, end)` (never reused). */
@@ -102,6 +104,7 @@ export class TaskRunner {
     this.#queue = [];
     this.#head = 0;
     this.#busy = false;
+    this.sink.idle();
     this.#onIdle?.();
   }
 

@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { Process, RawArray, RawValue, ShareableList, type StartMethod } from '../../lib';
 import * as shared from '../../fixtures/shared-tasks';
+import { transferStats } from '../../lib/shared/transfer';
 import { trackPools } from '../support/pools';
+import { waitFor } from '../support/processes';
 import { trackSegments } from '../support/segments';
 import { tempDir } from '../support/tmp';
 
@@ -87,5 +89,48 @@ export function sharedMemorySuite(method: StartMethod): void {
       expect(new Set(await pool.map(shared.bumpTogether, [job, job], { chunksize: 1 })).size).to.equal(2);
       expect(counter.value).to.equal(200_000);
     });
+
+    describe('large typed arrays as plain arguments (captured into shared memory)', () => {
+      const big = (value: number) => new Float64Array(TRANSFER_ELEMENTS).fill(value);
+
+      it('arrive as they were at the call, and nothing the task does reaches the caller', async () => {
+        const pool = pools.create({ processes: 2 });
+        const arrays = [big(1), big(2)];
+        const sums = pool.map(shared.sumThenZero, arrays, { chunksize: 1 });
+        arrays[0].fill(5); // after the call: the task must not see it
+        expect(await sums).to.deep.equal([TRANSFER_ELEMENTS, 2 * TRANSFER_ELEMENTS]);
+        expect(arrays[1][0]).to.equal(2); // the task zeroed its copy, not this
+        expect(await pool.apply(shared.sum, [big(3)])).to.equal(3 * TRANSFER_ELEMENTS);
+        const echoed = (await pool.apply(shared.fillView, [big(0), 7])) as number;
+        expect(echoed).to.equal(TRANSFER_ELEMENTS);
+      });
+
+      it('an array a task keeps stays as it was while later calls reuse the memory of finished ones', async () => {
+        const pool = pools.create({ processes: 1 });
+        expect(await pool.apply(shared.keepArray, [big(4)])).to.equal(4 * TRANSFER_ELEMENTS);
+        for (let round = 0; round < 6; round++) {
+          expect(await pool.map(shared.sum, [big(round), big(round)], { chunksize: 1 })).to.deep.equal([round * TRANSFER_ELEMENTS, round * TRANSFER_ELEMENTS]);
+        }
+        expect(await pool.apply(shared.keptSum)).to.equal(4 * TRANSFER_ELEMENTS);
+      });
+
+      it('the memory comes back once the workers let go of their views, or die', async () => {
+        const pool = pools.create({ processes: 2 });
+        const before = transferStats().usedBytes;
+        await pool.map(shared.sum, [big(1), big(2), big(3), big(4)], { chunksize: 1 });
+        expect(await waitFor(() => transferStats().usedBytes <= before, 20_000), 'regions released').to.equal(true);
+        const kept = pool.apply(shared.keepArray, [big(5)]);
+        await kept;
+        const [victim] = pool.pids;
+        process.kill(victim, 'SIGKILL');
+        await pool.apply(shared.keepArray, [big(6)]).catch(() => undefined);
+        pool.close();
+        await pool.join();
+        expect(await waitFor(() => transferStats().usedBytes <= before, 20_000), 'regions of dead workers released').to.equal(true);
+      });
+    });
   });
 }
+
+/** Elements of a Float64Array large enough to be captured into shared memory (2 MiB). */
+const TRANSFER_ELEMENTS = (2 * 1024 * 1024) / 8;

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { getContext } from '../../lib';
+import { trimTransfer } from '../../lib/shared/transfer';
 import { LEAK_MARK, markedProcesses, waitFor } from './processes';
 import { segmentsNow } from './segments';
 import { removeTempFiles } from './tmp';
@@ -23,9 +24,11 @@ export const mochaHooks = {
     await getContext('forkserver').close();
     removeTempFiles();
     const leakedSegments = () => segmentsNow().filter((name) => !segmentsBefore.has(name));
-    // Shared values hold heap arenas until they are collected: collect them (mocha runs with --expose-gc).
+    // Shared values hold heap arenas until they are collected (mocha runs with --expose-gc), and
+    // large arguments keep their shared memory warm for a while: let both go now.
     const gc = (globalThis as { gc?: () => void }).gc;
-    if (!(await waitFor(() => (gc?.(), leakedSegments().length === 0), 15_000, 50))) {
+    const release = (): boolean => (gc?.(), trimTransfer(), leakedSegments().length === 0);
+    if (!(await waitFor(release, 15_000, 50))) {
       const left = leakedSegments();
       for (const name of left) rmSync(`/dev/shm/${name}`, { force: true });
       throw new Error(`shared memory segments outlived the test run: ${left.join(', ')}`);
