@@ -1,11 +1,12 @@
 import { SerializationError, type WorkerExitInfo } from '../errors';
 import { trackSegment, untrackSegment } from '../platform/reaper';
 import { ReleaseRing } from '../shared/release-ring';
-import { addDrainer } from '../shared/transfer';
+import { addHolder } from '../shared/transfer';
 import { Deque } from '../util/deque';
 import {
   AbortCodec,
   AnswerCodec,
+  COLLECT_FRAME,
   DefineCodec,
   ExitingCodec,
   InitCodec,
@@ -107,6 +108,8 @@ export class WorkerChannel<T extends WireTask = WireTask> {
   readonly #regions = new Map<number, number>();
   /** Where the worker reports the regions it let go of, once it was sent one. */
   #ring: { ring: ReleaseRing; remove(): void } | undefined;
+  /** Asked to collect garbage, and no region has come back since. */
+  #collectAsked = false;
   /** Settles once the process is gone and its output has been read to the end. */
   readonly ended: Promise<ChannelEnd<T>>;
 
@@ -234,7 +237,15 @@ export class WorkerChannel<T extends WireTask = WireTask> {
   #hold(ids: readonly number[]): void {
     if (!this.#ring) {
       const ring = new ReleaseRing();
-      this.#ring = { ring, remove: addDrainer(() => this.#released(ring.drain())) };
+      const remove = addHolder({
+        drain: () => this.#released(ring.drain()),
+        collect: () => {
+          if (this.#regions.size === 0 || this.#collectAsked) return;
+          this.#collectAsked = true;
+          this.#write(COLLECT_FRAME);
+        },
+      });
+      this.#ring = { ring, remove };
       this.#process.input.write(ReleaseRingCodec.encode(ring.name));
     }
     retainRegions(ids);
@@ -242,6 +253,7 @@ export class WorkerChannel<T extends WireTask = WireTask> {
   }
 
   #released(ids: readonly number[]): void {
+    if (ids.length) this.#collectAsked = false;
     const known = ids.filter((id) => {
       const count = this.#regions.get(id);
       if (count === undefined) return false;

@@ -80,17 +80,25 @@ export function transferStats(): { chunks: number; regions: number; usedBytes: n
   return { chunks: chunks.length, regions: regions.size, usedBytes: chunks.reduce((sum, c) => sum + c.used, 0) };
 }
 
-/** Readers of the workers' release rings (see `release-ring.ts`). */
-const drainers = new Set<() => void>();
-
-function drainRings(): void {
-  for (const drain of drainers) drain();
+/** A worker's channel, as the transfer heap sees it. */
+interface Holder {
+  /** Reads the regions the worker released (its release ring). */
+  drain(): void;
+  /** Asks the worker to collect garbage, if it holds regions. */
+  collect(): void;
 }
 
-/** Registers a release ring's reader, run before each capture; returns how to remove it. */
-export function addDrainer(drain: () => void): () => void {
-  drainers.add(drain);
-  return () => drainers.delete(drain);
+/** The channels of workers that were sent regions. */
+const drainers = new Set<Holder>();
+
+function drainRings(): void {
+  for (const holder of drainers) holder.drain();
+}
+
+/** Registers a worker that is sent regions: read before each capture; returns how to remove it. */
+export function addHolder(holder: Holder): () => void {
+  drainers.add(holder);
+  return () => drainers.delete(holder);
 }
 
 /** One more holder of each region (a worker it was sent to). */
@@ -122,6 +130,9 @@ function allocate(size: number): [Chunk, number] {
     chunk.used += size;
     return [chunk, offset];
   }
+  // No room: the workers may hold views of finished tasks that only a collection finds. Ask them
+  // now, so that the rest of this burst (read through their release rings) finds room.
+  for (const holder of drainers) holder.collect();
   const segment = createSegment(Math.max(CHUNK, size));
   const chunk: Chunk = { segment, free: [{ offset: size, size: segment.size - size }], used: size };
   if (chunk.free[0].size === 0) chunk.free.length = 0;
@@ -241,6 +252,11 @@ export function collectWhenIdle(): void {
 }
 
 const debug = debuglog('procpool');
+
+/** The application asked for its regions back: collect now (if any view is held). */
+export function collectNow(): void {
+  if (outstanding > 0) collect();
+}
 
 function collect(): void {
   debug('collecting garbage: %d bytes of captured regions held', outstanding);

@@ -58,6 +58,9 @@ export const ReleaseRingCodec = {
   decode: (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end),
 };
 
+/** Collect: collect garbage now (captured regions are wanted back). */
+export const COLLECT_FRAME = encodeFrame(ToWorker.Collect);
+
 /** Stop: finish the tasks received, then exit. */
 export const STOP_FRAME = encodeFrame(ToWorker.Stop);
 

@@ -36,6 +36,11 @@ export const ToWorker = {
    * fallback when the ring is full.
    */
   ReleaseRing: 7,
+  /**
+   * Empty body. The application ran out of free captured regions while this worker holds some:
+   * collect garbage now, so that the views of finished tasks are found and their regions released.
+   */
+  Collect: 8,
 } as const;
 
 /** Frame types, worker → parent. */

@@ -30,7 +30,7 @@ import { readTaskBatch } from '../transport/task-batch';
 import { writeAllSync } from '../transport/write-sync';
 import '../shared';
 import { setSegmentTracker } from '../shared/tracking';
-import { collectIfHeavy, collectWhenIdle, setCaptureEnabled, setRegionReleaseSink, setReleaseRing } from '../shared/transfer';
+import { collectIfHeavy, collectNow, collectWhenIdle, setCaptureEnabled, setRegionReleaseSink, setReleaseRing } from '../shared/transfer';
 import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
@@ -178,6 +178,9 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
       return;
     case ToWorker.ReleaseRing:
       setReleaseRing(ReleaseRingCodec.decode(buf, start, end));
+      return;
+    case ToWorker.Collect:
+      collectNow();
       return;
     case ToWorker.Stop:
       stopping = true;

@@ -12,6 +12,12 @@ export interface BenchPool {
   sums(arrays: Float64Array[]): Promise<number[]>;
   /** One no-op round trip. */
   one(): Promise<void>;
+  /**
+   * `rounds` rounds of "each worker fills its half of 64 MB of shared doubles, then sums the other
+   * half"; resolves with the ms the rounds took (the memory's creation is not timed). Only pools
+   * that can share memory have it.
+   */
+  sharedRounds?(rounds: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -37,13 +43,28 @@ export function range(n: number): number[] {
 }
 
 /** Calls the benchmark task module's export `name` with one argument (none for a no-op). */
-export type RunTask = (name: 'noop' | 'fib' | 'sum', arg?: unknown) => Promise<unknown>;
+export type RunTask = (name: 'noop' | 'fib' | 'sum' | 'fillHalf' | 'sumOtherHalf', arg?: unknown) => Promise<unknown>;
+
+/** Bytes of shared memory in the shared-rounds workload. */
+export const SHARED_BYTES = 64 * 1024 * 1024;
+
+/** The shared-rounds workload over `memory` (see `BenchPool.sharedRounds`), checking every sum. */
+export async function sharedRounds(memory: unknown, run: RunTask, rounds: number): Promise<number> {
+  const half = SHARED_BYTES / 8 / 2;
+  const started = performance.now();
+  for (let round = 1; round <= rounds; round++) {
+    await Promise.all([0, 1].map((h) => run('fillHalf', { memory, half: h, value: round })));
+    const sums = (await Promise.all([0, 1].map((h) => run('sumOtherHalf', { memory, half: h })))) as number[];
+    if (sums.some((s) => s !== round * half)) throw new Error(`shared rounds: round ${round} summed ${sums.join(', ')}, not ${round * half}`);
+  }
+  return performance.now() - started;
+}
 
 /**
  * A {@link BenchPool} over a peer's "run this export" call, once `workers` warm-up calls are back:
  * every peer's workloads are then the same submissions.
  */
-export async function taskPool(workers: number, run: RunTask, close: () => Promise<unknown>): Promise<BenchPool> {
+export async function taskPool(workers: number, run: RunTask, close: () => Promise<unknown>, sharesMemory = false): Promise<BenchPool> {
   await Promise.all(range(workers).map(() => run('noop')));
   return {
     noopBurst: async (n) => {
@@ -54,6 +75,8 @@ export async function taskPool(workers: number, run: RunTask, close: () => Promi
     one: async () => {
       await run('noop');
     },
+    // Threads share a SharedArrayBuffer; processes cannot.
+    sharedRounds: sharesMemory ? (rounds) => sharedRounds(new SharedArrayBuffer(SHARED_BYTES), run, rounds) : undefined,
     close: async () => {
       await close();
     },

@@ -1,6 +1,6 @@
 // procpool under the benchmark, one adapter per start method.
-import { getContext, Pool, type StartMethod } from '../../lib';
-import type { Adapter, BenchPool } from './adapter';
+import { getContext, Pool, SharedMemory, type StartMethod } from '../../lib';
+import { SHARED_BYTES, sharedRounds, type Adapter, type BenchPool } from './adapter';
 import * as tasks from './tasks';
 
 export function procpoolAdapter(method: StartMethod): Adapter {
@@ -21,6 +21,15 @@ export function procpoolAdapter(method: StartMethod): Adapter {
         fib: (ns) => pool.map(tasks.fib, ns, { chunksize: 1 }),
         sums: (arrays) => pool.map(tasks.sum, arrays, { chunksize: 1 }),
         one: () => pool.apply(tasks.noop),
+        sharedRounds: async (rounds) => {
+          const shm = new SharedMemory({ create: true, size: SHARED_BYTES });
+          try {
+            return await sharedRounds(shm, (name, arg) => pool.apply(tasks[name] as (job: unknown) => unknown, [arg]), rounds);
+          } finally {
+            shm.close();
+            shm.unlink();
+          }
+        },
         close: async () => {
           pool.close();
           await pool.join();

@@ -1,5 +1,5 @@
 // The baseline: the same work in this process, one task after another.
-import type { Adapter } from './adapter';
+import { SHARED_BYTES, sharedRounds, type Adapter } from './adapter';
 import * as tasks from './tasks';
 
 export const serialAdapter: Adapter = {
@@ -17,6 +17,8 @@ export const serialAdapter: Adapter = {
       fib: async (ns) => ns.map(tasks.fib),
       sums: async (arrays) => arrays.map(tasks.sum),
       one: async () => tasks.noop(),
+      sharedRounds: (rounds) =>
+        sharedRounds(new SharedArrayBuffer(SHARED_BYTES), async (name, arg) => (tasks[name] as (job: unknown) => unknown)(arg), rounds),
       close: async () => {},
     };
   },

@@ -10,6 +10,6 @@ export const piscinaAdapter: Adapter = {
   available: async () => true,
   async open(workers) {
     const pool = new Piscina({ filename: TASKS, minThreads: workers, maxThreads: workers });
-    return taskPool(workers, (name, arg) => pool.run(arg, { name }), () => pool.destroy());
+    return taskPool(workers, (name, arg) => pool.run(arg, { name }), () => pool.destroy(), true);
   },
 };
