@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, statfsSync, unlinkSync } from 'node:fs';
 import { InvalidArgumentError, SharedMemoryFullError, SharedMemoryNotFoundError } from '../errors';
 import { nativeMemory, type Mapping } from './native';
-import { segmentTracker } from './tracking';
+import { segmentTracker } from './role';
 
 /** Where segments live. */
 export const SHM_DIR = '/dev/shm';

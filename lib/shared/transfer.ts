@@ -18,6 +18,7 @@ import { TRANSFER_MIN } from '../transport/shared-refs';
 import { makeView } from '../transport/view-types';
 import { unavailableReason, nativeMemory } from './native';
 import { ReleaseRingWriter } from './release-ring';
+import { setCollector, workerRole } from './role';
 import { attachSegment, createSegment, unlinkSegment, type Segment } from './segment';
 
 const CHUNK = 64 << 20;
@@ -46,13 +47,9 @@ interface Region {
 const chunks: Chunk[] = [];
 const regions = new Map<number, Region>();
 let nextId = 1;
+/** Whether this process captures large arguments: the application does; workers answer by pipe. */
 let captureOn: boolean | undefined;
 let trimTimer: NodeJS.Timeout | undefined;
-
-/** Whether this process captures large arguments (the application does; workers send results by pipe). */
-export function setCaptureEnabled(on: boolean): void {
-  captureOn = on;
-}
 
 /**
  * Copies `view` into a region of shared memory and returns where it is (with one reference, the
@@ -60,7 +57,7 @@ export function setCaptureEnabled(on: boolean): void {
  */
 export function capture(view: ArrayBufferView): { name: string; offset: number; id: number } | undefined {
   if (view.byteLength < TRANSFER_MIN) return undefined;
-  captureOn ??= unavailableReason() === undefined;
+  captureOn ??= workerRole() === undefined && unavailableReason() === undefined;
   if (!captureOn) return undefined;
   // Regions the workers let go of since the last look come back first (their release rings).
   drainRings();
@@ -182,17 +179,11 @@ export function trimTransfer(): void {
 
 // --- the receiving side (a worker) -----------------------------------------------------------------
 
-let releaseSink: ((ids: number[]) => void) | undefined;
 let ring: ReleaseRingWriter | undefined;
 let released: number[] = [];
 let flushScheduled = false;
 let outstanding = 0;
 let collectGarbage: (() => void) | undefined;
-
-/** Reports held regions back to the process that captured them (the worker's channel). */
-export function setRegionReleaseSink(sink: (ids: number[]) => void): void {
-  releaseSink = sink;
-}
 
 /** The ring the application reads released regions from (what the sink cannot wait for). */
 export function setReleaseRing(name: string): void {
@@ -214,7 +205,7 @@ function flush(): void {
   released = [];
   debug('released %d captured regions', ids.length);
   const rest = ring ? ring.write(ids) : ids;
-  if (rest.length) releaseSink?.(rest);
+  if (rest.length) workerRole()?.releaseRegions(rest);
 }
 
 /** A view of region `id` of segment `name`: its own buffer, whose collection releases the region. */
@@ -257,6 +248,8 @@ const debug = debuglog('procpool');
 export function collectNow(): void {
   if (outstanding > 0) collect();
 }
+
+setCollector({ afterAnswer: collectIfHeavy, idle: collectWhenIdle, now: collectNow });
 
 function collect(): void {
   debug('collecting garbage: %d bytes of captured regions held', outstanding);

@@ -49,6 +49,11 @@ export function useSharedHooks(next: SharedHooks): void {
   hooks = next;
 }
 
+/** The hooks installed now, if any. */
+export function sharedHooks(): SharedHooks | undefined {
+  return hooks;
+}
+
 /** How a host object (an ArrayBufferView) was written. */
 export const HostRecord = {
   /** Copied after the structure: u32 index follows. */

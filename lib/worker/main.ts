@@ -28,9 +28,8 @@ import { decode, encodeValue } from '../transport/payload';
 import { FromWorker, ToWorker, type InitMessage } from '../transport/protocol';
 import { readTaskBatch } from '../transport/task-batch';
 import { writeAllSync } from '../transport/write-sync';
-import '../shared';
-import { setSegmentTracker } from '../shared/tracking';
-import { collectIfHeavy, collectNow, collectWhenIdle, setCaptureEnabled, setRegionReleaseSink, setReleaseRing } from '../shared/transfer';
+import { setWorkerRole } from '../shared/role';
+import { afterAnswer, collectNow, installLazySharedMemory, useReleaseRing, workerIdle } from './shared-access';
 import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
@@ -49,14 +48,17 @@ const codeCacheDir = argument('code-cache');
 // Started by the forkserver template: compile preload and task modules from its code cache.
 if (codeCacheDir) new CodeCache(codeCacheDir, 'consume').install();
 const modules = new TaskModules();
-// Segments this worker creates are tracked by the application (which outlives the worker).
-setSegmentTracker({
-  track: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.created(name)]),
-  untrack: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.unlinked(name)]),
+// Segments this worker creates are tracked by the application (which outlives the worker), and the
+// regions of large arguments it lets go of are reported to it. Shared memory itself loads when a
+// task first needs it.
+setWorkerRole({
+  tracker: {
+    track: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.created(name)]),
+    untrack: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.unlinked(name)]),
+  },
+  releaseRegions: (ids) => writeAllSync(RESULTS_FD, [RegionsCodec.encode(ids)]),
 });
-// Results go back by pipe; large arguments came in shared memory, and their regions go back here.
-setCaptureEnabled(false);
-setRegionReleaseSink((ids) => writeAllSync(RESULTS_FD, [RegionsCodec.encode(ids)]));
+installLazySharedMemory();
 let stopping = false;
 
 let maxMemoryBytes = 0;
@@ -72,7 +74,7 @@ function send(type: typeof FromWorker.Result | typeof FromWorker.Error, taskId: 
   const overMemory = maxMemoryBytes && !overMemoryReported ? overMemoryFrame() : undefined;
   writeAllSync(RESULTS_FD, overMemory ? [overMemory, header, payload] : [header, payload]);
   // Views of large arguments in shared memory are released when collected: collect when they add up.
-  collectIfHeavy();
+  afterAnswer();
 }
 
 /** maxMemoryPerChild: after a task, a worker over the limit asks to be retired (once). */
@@ -108,7 +110,7 @@ const sink: ResultSink = {
   started(taskId) {
     writeAllSync(RESULTS_FD, [StartedCodec.encode(taskId)]);
   },
-  idle: collectWhenIdle,
+  idle: workerIdle,
 };
 
 const runner = new TaskRunner(modules, sink);
@@ -177,7 +179,7 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
       runner.abort(AbortCodec.decode(buf, start));
       return;
     case ToWorker.ReleaseRing:
-      setReleaseRing(ReleaseRingCodec.decode(buf, start, end));
+      useReleaseRing(ReleaseRingCodec.decode(buf, start, end));
       return;
     case ToWorker.Collect:
       collectNow();
