@@ -15,6 +15,7 @@ import {
   SharedMemory,
   SharedMemoryFullError,
   SharedMemoryNotFoundError,
+  getAllStartMethods,
 } from '../lib';
 import { expectGone, waitFor } from './support/processes';
 import { trackSegments } from './support/segments';
@@ -102,20 +103,6 @@ describe('shared memory', () => {
     expect(existsSync(error.path)).to.equal(false);
   });
 
-  it('segments of a creator killed with SIGKILL are unlinked (its workers’ too); untracked ones stay', async function () {
-    this.timeout(60_000);
-    const { child, report } = await startScript<{ tracked: string[]; untracked: string }>(['create']);
-    for (const name of [...report.tracked, report.untracked]) expect(existsSync(`/dev/shm/${name}`), name).to.equal(true);
-    const killedAt = Date.now();
-    child.kill('SIGKILL');
-    const gone = await waitFor(() => report.tracked.every((name) => !existsSync(`/dev/shm/${name}`)), 20_000);
-    expect(gone, `left: ${report.tracked.filter((name) => existsSync(`/dev/shm/${name}`))}`).to.equal(true);
-    process.stderr.write(`      tracked segments gone ${Date.now() - killedAt} ms after the SIGKILL\n`);
-    expect(existsSync(`/dev/shm/${report.untracked}`)).to.equal(true);
-    segments.adopt(new SharedMemory({ name: report.untracked }));
-    await expectGone([child.pid as number]);
-  });
-
   it('attaching never unlinks: a process that attached and exited, or was killed, leaves the segment', async function () {
     this.timeout(60_000);
     const shm = segments.create(16);
@@ -130,26 +117,44 @@ describe('shared memory', () => {
     expect(existsSync(`/dev/shm/${shm.name}`)).to.equal(true);
   });
 
-  it('without native mapping (PROCPOOL_NO_SHARED_MEMORY=1) creating a segment is a clear error, and pools still work', async function () {
-    this.timeout(60_000);
-    const script = `
-      const { Pool, SharedMemory, SharedMemoryUnavailableError } = require('procpool');
-      const tasks = require(${JSON.stringify(join(fixtures, 'tasks.js'))});
-      (async () => {
-        let error;
-        try { new SharedMemory({ create: true, size: 64 }); } catch (e) { error = e; }
-        const pool = new Pool({ processes: 1 });
-        const sum = await pool.apply(tasks.sum, [new Float64Array(1 << 18).fill(1)]);
-        await pool.terminate();
-        console.log(JSON.stringify({ unavailable: error instanceof SharedMemoryUnavailableError, code: error && error.code, message: error && error.message, sum }));
-      })();`;
-    const { stdout } = await run(process.execPath, ['-e', script], { env: { ...process.env, PROCPOOL_NO_SHARED_MEMORY: '1' }, cwd: join(__dirname, '..'), timeout: 50_000 });
-    const report = JSON.parse(stdout) as { unavailable: boolean; code: string; message: string; sum: number };
-    expect(report.unavailable).to.equal(true);
-    expect(report.code).to.equal('PROCPOOL_SHARED_MEMORY_UNAVAILABLE');
-    expect(report.message).to.include('PROCPOOL_NO_SHARED_MEMORY');
-    expect(report.sum).to.equal(1 << 18);
-  });
+  for (const method of getAllStartMethods()) {
+    describe(`with '${method}' workers`, () => {
+      it('segments of a creator killed with SIGKILL are unlinked (its workers’ too); untracked ones stay', async function () {
+        this.timeout(60_000);
+        const { child, report } = await startScript<{ tracked: string[]; untracked: string }>(['create', method]);
+        for (const name of [...report.tracked, report.untracked]) expect(existsSync(`/dev/shm/${name}`), name).to.equal(true);
+        const killedAt = Date.now();
+        child.kill('SIGKILL');
+        const gone = await waitFor(() => report.tracked.every((name) => !existsSync(`/dev/shm/${name}`)), 20_000);
+        expect(gone, `left: ${report.tracked.filter((name) => existsSync(`/dev/shm/${name}`))}`).to.equal(true);
+        process.stderr.write(`      tracked segments gone ${Date.now() - killedAt} ms after the SIGKILL (${method})\n`);
+        expect(existsSync(`/dev/shm/${report.untracked}`)).to.equal(true);
+        segments.adopt(new SharedMemory({ name: report.untracked }));
+        await expectGone([child.pid as number]);
+      });
+
+      it('without native mapping (PROCPOOL_NO_SHARED_MEMORY=1) creating a segment is a clear error, and pools still work', async function () {
+        this.timeout(60_000);
+        const script = `
+          const { Pool, SharedMemory, SharedMemoryUnavailableError } = require('procpool');
+          const tasks = require(${JSON.stringify(join(fixtures, 'tasks.js'))});
+          (async () => {
+            let error;
+            try { new SharedMemory({ create: true, size: 64 }); } catch (e) { error = e; }
+            const pool = new Pool({ processes: 1, startMethod: ${JSON.stringify(method)} });
+            const sum = await pool.apply(tasks.sum, [new Float64Array(1 << 18).fill(1)]);
+            await pool.terminate();
+            console.log(JSON.stringify({ unavailable: error instanceof SharedMemoryUnavailableError, code: error && error.code, message: error && error.message, sum }));
+          })();`;
+        const { stdout } = await run(process.execPath, ['-e', script], { env: { ...process.env, PROCPOOL_NO_SHARED_MEMORY: '1' }, cwd: join(__dirname, '..'), timeout: 50_000 });
+        const report = JSON.parse(stdout) as { unavailable: boolean; code: string; message: string; sum: number };
+        expect(report.unavailable).to.equal(true);
+        expect(report.code).to.equal('PROCPOOL_SHARED_MEMORY_UNAVAILABLE');
+        expect(report.message).to.include('PROCPOOL_NO_SHARED_MEMORY');
+        expect(report.sum).to.equal(1 << 18);
+      });
+    });
+  }
 
   it('a Python process reads a segment that Node wrote, by its name', async function () {
     if (!hasPython()) this.skip();
