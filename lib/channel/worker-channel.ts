@@ -1,7 +1,7 @@
 import { SerializationError, type WorkerExitInfo } from '../errors';
-import { trackSegment, untrackSegment } from '../platform/reaper';
+import { removeSegment, trackSegment, untrackSegment } from '../platform/reaper';
 import { ReleaseRing } from '../shared/release-ring';
-import { addHolder } from '../shared/transfer';
+import { addHolder, takeCopiedRegions } from '../shared/transfer';
 import { Deque } from '../util/deque';
 import {
   AbortCodec,
@@ -20,7 +20,7 @@ import {
 } from '../transport/codecs';
 import { FrameReader } from '../transport/frames';
 import { decode } from '../transport/payload';
-import { FromWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
+import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
 import { regionsOf, releaseRegions, retainRegions } from '../transport/shared-refs';
 import { writeTaskBatch, type WireTask } from '../transport/task-batch';
 import type { ExitStatus, WorkerProcess } from './worker-process';
@@ -110,6 +110,8 @@ export class WorkerChannel<T extends WireTask = WireTask> {
   #ring: { ring: ReleaseRing; remove(): void } | undefined;
   /** Asked to collect garbage, and no region has come back since. */
   #collectAsked = false;
+  /** Segments the worker made for itself (its transfer heap): unlinked when it ends. */
+  readonly #ownSegments = new Set<string>();
   /** Settles once the process is gone and its output has been read to the end. */
   readonly ended: Promise<ChannelEnd<T>>;
 
@@ -277,6 +279,8 @@ export class WorkerChannel<T extends WireTask = WireTask> {
     }
     for (const [id, count] of this.#regions) for (let i = 0; i < count; i++) releaseRegions([id]);
     this.#regions.clear();
+    for (const name of this.#ownSegments) removeSegment(name);
+    this.#ownSegments.clear();
     const failure = new Error('the worker is gone');
     for (const waiter of [...this.#booted.splice(0), ...this.#preloads.splice(0)]) waiter.reject(failure);
     // Only the worker itself knew, and it said so before it exited.
@@ -341,12 +345,18 @@ export class WorkerChannel<T extends WireTask = WireTask> {
       case FromWorker.Exiting:
         this.#exitingCode = ExitingCodec.decode(buf, start);
         return;
-      case FromWorker.SegmentCreated:
-        trackSegment(SegmentCodec.decode(buf, start, end));
+      case FromWorker.SegmentCreated: {
+        const { name, ownedByWorker } = SegmentCodec.decodeCreated(buf, start, end);
+        trackSegment(name);
+        if (ownedByWorker) this.#ownSegments.add(name);
         return;
-      case FromWorker.SegmentUnlinked:
-        untrackSegment(SegmentCodec.decode(buf, start, end));
+      }
+      case FromWorker.SegmentUnlinked: {
+        const name = SegmentCodec.decode(buf, start, end);
+        untrackSegment(name);
+        this.#ownSegments.delete(name);
         return;
+      }
       case FromWorker.RegionsReleased:
         this.#released(RegionsCodec.decode(buf, start));
         return;
@@ -371,6 +381,9 @@ export class WorkerChannel<T extends WireTask = WireTask> {
       ok = false;
       value = new SerializationError(`The result could not be deserialized in the parent: ${(error as Error).message}`, 'result', { cause: error });
     }
+    // Large arrays of the result were copied out of the worker's shared memory: it may reuse it.
+    const copied = takeCopiedRegions();
+    if (copied.length) this.#write(RegionsCodec.encode(copied, ToWorker.RegionsReleased));
     this.#listener.answered(task, ok, value);
   }
 

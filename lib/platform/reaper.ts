@@ -171,3 +171,14 @@ export function trackSegment(name: string): void {
 export function untrackSegment(name: string): void {
   if (segments.delete(name)) forget(`s ${name}\n`);
 }
+
+/** Unlinks a tracked segment whose creator is gone (a worker's own transfer heap) and forgets it. */
+export function removeSegment(name: string): void {
+  if (!SEGMENT_NAME.test(name)) return;
+  try {
+    unlinkSync(`/dev/shm/${name}`);
+  } catch {
+    // Unlinked already.
+  }
+  untrackSegment(name);
+}

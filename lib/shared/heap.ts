@@ -4,8 +4,10 @@
  * small blocks share 1 MiB arenas. A block belongs to the process that allocated it and goes back
  * to the arena when that process's object is garbage collected (as in Python: the creating process
  * must keep the object alive while others use it); an arena whose blocks are all free is unlinked.
+ * Blocks a worker allocates are never reused (the application may hold what the worker returned).
  * Large blocks get a segment of their own.
  */
+import { workerRole } from './role';
 import { createSegment, unlinkSegment, type Segment } from './segment';
 
 /** Where a block is: a segment and a byte range of it. */
@@ -42,7 +44,9 @@ const owners = new FinalizationRegistry<Block>((block) => release(block));
 export function allocate(size: number, owner: object): Block {
   const rounded = Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
   const block: Block = rounded >= LARGE ? { segment: createSegment(rounded), offset: 0, size: rounded } : small(rounded);
-  owners.register(owner, block);
+  // A worker's object may have been returned to the application, which keeps using the memory
+  // after the worker's object is gone: a worker never takes a block back.
+  if (!workerRole()) owners.register(owner, block);
   return block;
 }
 

@@ -11,9 +11,17 @@
  * that a process had only attached to, until 3.13).
  */
 export interface SegmentTracker {
-  track(name: string): void;
+  /**
+   * `scope`: `'application'` (unlinked if the application ends without unlinking it) or
+   * `'process'` (the creating process's own, unlinked when that process ends: a worker's transfer
+   * heap).
+   */
+  track(name: string, scope?: SegmentScope): void;
   untrack(name: string): void;
 }
+
+/** How long a tracked segment may live unless it is unlinked: the application's life, or its creator's. */
+export type SegmentScope = 'application' | 'process';
 
 /** A worker's part: it hands its segments and released regions to the application. */
 export interface WorkerRole {

@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, statSync, statfsSync, unlinkSync } from 'node:fs';
 import { InvalidArgumentError, SharedMemoryFullError, SharedMemoryNotFoundError } from '../errors';
 import { nativeMemory, type Mapping } from './native';
-import { segmentTracker } from './role';
+import { segmentTracker, type SegmentScope } from './role';
 
 /** Where segments live. */
 export const SHM_DIR = '/dev/shm';
@@ -89,7 +89,7 @@ export function segmentOf(buffer: ArrayBufferLike): Segment | undefined {
  * SIGBUS when the memory is written. Tracked segments are unlinked if this application ends
  * without unlinking them.
  */
-export function createSegment(size: number, name?: string, track = true): Segment {
+export function createSegment(size: number, name?: string, track = true, scope: SegmentScope = 'application'): Segment {
   if (!Number.isSafeInteger(size) || size <= 0) {
     throw new InvalidArgumentError(`Expected the size of a new shared memory segment to be a positive whole number of bytes, got \`${String(size)}\`.`);
   }
@@ -113,7 +113,7 @@ export function createSegment(size: number, name?: string, track = true): Segmen
     const reserved = native.reserve(fd, size);
     if (reserved === ENOSPC) throw new SharedMemoryFullError(size, path, room());
     const segment = map(chosen, fd, size);
-    if (track) segmentTracker().track(chosen);
+    if (track) segmentTracker().track(chosen, scope);
     return segment;
   } catch (error) {
     try {

@@ -47,7 +47,7 @@ interface Region {
 const chunks: Chunk[] = [];
 const regions = new Map<number, Region>();
 let nextId = 1;
-/** Whether this process captures large arguments: the application does; workers answer by pipe. */
+/** Whether this process can capture (shared memory is available). */
 let captureOn: boolean | undefined;
 let trimTimer: NodeJS.Timeout | undefined;
 
@@ -57,7 +57,7 @@ let trimTimer: NodeJS.Timeout | undefined;
  */
 export function capture(view: ArrayBufferView): { name: string; offset: number; id: number } | undefined {
   if (view.byteLength < TRANSFER_MIN) return undefined;
-  captureOn ??= workerRole() === undefined && unavailableReason() === undefined;
+  captureOn ??= unavailableReason() === undefined;
   if (!captureOn) return undefined;
   // Regions the workers let go of since the last look come back first (their release rings).
   drainRings();
@@ -130,7 +130,8 @@ function allocate(size: number): [Chunk, number] {
   // No room: the workers may hold views of finished tasks that only a collection finds. Ask them
   // now, so that the rest of this burst (read through their release rings) finds room.
   for (const holder of drainers) holder.collect();
-  const segment = createSegment(Math.max(CHUNK, size));
+  // The chunks are this process's own: a worker's are unlinked when it ends.
+  const segment = createSegment(Math.max(CHUNK, size), undefined, true, 'process');
   const chunk: Chunk = { segment, free: [{ offset: size, size: segment.size - size }], used: size };
   if (chunk.free[0].size === 0) chunk.free.length = 0;
   chunks.push(chunk);
@@ -208,9 +209,29 @@ function flush(): void {
   if (rest.length) workerRole()?.releaseRegions(rest);
 }
 
-/** A view of region `id` of segment `name`: its own buffer, whose collection releases the region. */
+/** Regions of workers' results copied out here since the channel last asked (see `takeCopiedRegions`). */
+let copied: number[] = [];
+
+/** The regions copied out by the last decoding: the channel tells their worker to reuse them. */
+export function takeCopiedRegions(): number[] {
+  const ids = copied;
+  if (ids.length) copied = [];
+  return ids;
+}
+
+/**
+ * A region captured by another process. In a worker (an argument): a view of the region itself, its
+ * own buffer, whose collection releases the region. In the application (a result): a copy, owned by
+ * the caller for as long as it likes; the region goes back to the worker at once.
+ */
 export function regionView(name: string, offset: number, byteLength: number, type: number, id: number): ArrayBufferView {
   const segment = attachSegment(name, true);
+  if (!workerRole()) {
+    const own = new ArrayBuffer(byteLength);
+    new Uint8Array(own).set(new Uint8Array(segment.buffer, offset, byteLength));
+    copied.push(id);
+    return makeView(type, own, 0, byteLength);
+  }
   const buffer = nativeMemory().viewAt(segment.address + BigInt(offset), byteLength);
   // Holding the segment keeps the chunk mapped while the region's view lives.
   views.register(buffer, { id, bytes: byteLength, segment });

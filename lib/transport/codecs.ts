@@ -156,18 +156,29 @@ export const AnswerCodec = {
   error: errorCodec(FromWorker.Error),
 };
 
-/** SegmentCreated and SegmentUnlinked: the segment's name, utf8. */
+/**
+ * SegmentCreated: u8 scope (0: the application's, 1: the worker's own, unlinked when it ends), then
+ * the name, utf8. SegmentUnlinked: the name.
+ */
 export const SegmentCodec = {
-  created: (name: string): Buffer => encodeFrame(FromWorker.SegmentCreated, Buffer.from(name, 'utf8')),
+  created: (name: string, ownedByWorker: boolean): Buffer =>
+    encodeFrame(FromWorker.SegmentCreated, Buffer.concat([Buffer.from([ownedByWorker ? 1 : 0]), Buffer.from(name, 'utf8')])),
+  decodeCreated: (buf: Buffer, start: number, end: number): { name: string; ownedByWorker: boolean } => ({
+    name: buf.toString('utf8', start + 1, end),
+    ownedByWorker: buf[start] === 1,
+  }),
   unlinked: (name: string): Buffer => encodeFrame(FromWorker.SegmentUnlinked, Buffer.from(name, 'utf8')),
   decode: (buf: Buffer, start: number, end: number): string => buf.toString('utf8', start, end),
 };
 
-/** RegionsReleased: u32 count, then u32 region ids. */
+/**
+ * RegionsReleased, both ways: u32 count, then u32 region ids. From a worker: the application's
+ * regions it let go of; to a worker: the regions of its results the application copied out.
+ */
 export const RegionsCodec = {
-  encode(ids: readonly number[]): Buffer {
+  encode(ids: readonly number[], type: number = FromWorker.RegionsReleased): Buffer {
     const frame = Buffer.allocUnsafe(FRAME_HEADER + 4 + 4 * ids.length);
-    writeFrameHeader(frame, 0, FromWorker.RegionsReleased, 4 + 4 * ids.length);
+    writeFrameHeader(frame, 0, type, 4 + 4 * ids.length);
     frame.writeUInt32LE(ids.length, FRAME_HEADER);
     ids.forEach((id, i) => frame.writeUInt32LE(id, FRAME_HEADER + 4 + 4 * i));
     return frame;

@@ -1,6 +1,6 @@
 import { Deserializer, Serializer, deserialize } from 'node:v8';
 import type { BufferPool } from './buffer-pool';
-import { HostRecord, fromWire, readSharedView, setRegions, toWire, writeSharedView } from './shared-refs';
+import { HostRecord, fromWire, readSharedView, releaseRegions, setRegions, toWire, writeSharedView } from './shared-refs';
 import { elementSize, makeView, viewType } from './view-types';
 
 /**
@@ -144,7 +144,13 @@ function serializeOutOfBand(value: unknown, pool?: BufferPool, capture = false):
   const wire = toWire(value);
   const serializer = new ViewSerializer(capture ? [] : undefined);
   serializer.writeHeader();
-  serializer.writeValue(wire.value);
+  try {
+    serializer.writeValue(wire.value);
+  } catch (error) {
+    // Regions captured before the value that could not be serialized are nobody's.
+    if (serializer.regions?.length) releaseRegions(serializer.regions);
+    throw error;
+  }
   const structure = serializer.releaseBuffer();
   let size = 1 + 4 + structure.length + 4;
   for (const view of serializer.views) size += VIEW_HEADER + viewPad(size) + view.byteLength;
@@ -196,11 +202,14 @@ function deserializeOutOfBand(buf: Buffer, start: number): unknown {
   return deserializer.readValue();
 }
 
-/** Encodes one value (a result). */
-export function encodeValue(value: unknown): Buffer {
+/**
+ * Encodes one value (a result). With `capture` (a worker's results), typed arrays of 1 MiB or more
+ * are captured into the worker's shared memory; the application copies them out and releases them.
+ */
+export function encodeValue(value: unknown, capture = false): Buffer {
   if (value === undefined) return UNDEFINED;
   const size = inlineSize(value);
-  if (size < 0) return serializeOutOfBand(value);
+  if (size < 0) return serializeOutOfBand(value, undefined, capture);
   const out = Buffer.allocUnsafe(size);
   writeInline(value, out, 0);
   return out;

@@ -41,6 +41,11 @@ export const ToWorker = {
    * collect garbage now, so that the views of finished tasks are found and their regions released.
    */
   Collect: 8,
+  /**
+   * Body: u32 count, then u32 region ids. The application copied these regions of the worker's
+   * results (large typed arrays it captured into its own shared memory) out: reuse them.
+   */
+  RegionsReleased: 9,
 } as const;
 
 /** Frame types, worker → parent. */

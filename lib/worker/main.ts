@@ -29,7 +29,7 @@ import { FromWorker, ToWorker, type InitMessage } from '../transport/protocol';
 import { readTaskBatch } from '../transport/task-batch';
 import { writeAllSync } from '../transport/write-sync';
 import { setWorkerRole } from '../shared/role';
-import { afterAnswer, collectNow, installLazySharedMemory, useReleaseRing, workerIdle } from './shared-access';
+import { afterAnswer, collectNow, installLazySharedMemory, releaseResultRegions, useReleaseRing, workerIdle } from './shared-access';
 import { CodeCache } from './code-cache';
 import { TaskModules } from './modules';
 import { TaskRunner, type ResultSink } from './runner';
@@ -53,7 +53,7 @@ const modules = new TaskModules();
 // task first needs it.
 setWorkerRole({
   tracker: {
-    track: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.created(name)]),
+    track: (name, scope) => writeAllSync(RESULTS_FD, [SegmentCodec.created(name, scope === 'process')]),
     untrack: (name) => writeAllSync(RESULTS_FD, [SegmentCodec.unlinked(name)]),
   },
   releaseRegions: (ids) => writeAllSync(RESULTS_FD, [RegionsCodec.encode(ids)]),
@@ -89,7 +89,8 @@ const sink: ResultSink = {
   result(taskId, value, ref) {
     let payload: Buffer;
     try {
-      payload = encodeValue(value);
+      // Large typed arrays go back through this worker's shared memory, which the application copies out of.
+      payload = encodeValue(value, true);
     } catch (error) {
       this.error(
         taskId,
@@ -183,6 +184,9 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
       return;
     case ToWorker.Collect:
       collectNow();
+      return;
+    case ToWorker.RegionsReleased:
+      releaseResultRegions(RegionsCodec.decode(buf, start));
       return;
     case ToWorker.Stop:
       stopping = true;

@@ -28,7 +28,8 @@ const placeholders: SharedHooks = {
   locate: () => undefined,
   used: () => false,
   describe: () => undefined,
-  capture: () => undefined,
+  // A large typed array in a result: worth loading shared memory for (1 MiB or more, checked before).
+  capture: (view) => loaded().capture(view),
   retain: () => {},
   release: () => {},
   attach: (name) => loaded().attach(name),
@@ -44,6 +45,11 @@ export function installLazySharedMemory(): void {
 /** A ReleaseRing frame: where to report released regions (shared memory is in use). */
 export function useReleaseRing(name: string): void {
   load().setReleaseRing(name);
+}
+
+/** The application copied these regions of our results out: they can be reused. */
+export function releaseResultRegions(ids: readonly number[]): void {
+  load().releaseRegions(ids);
 }
 
 /** After each answer. */

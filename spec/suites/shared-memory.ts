@@ -6,7 +6,7 @@ import * as shared from '../../fixtures/shared-tasks';
 import { transferStats } from '../../lib/shared/transfer';
 import { trackPools } from '../support/pools';
 import { waitFor } from '../support/processes';
-import { trackSegments } from '../support/segments';
+import { segmentsNow, trackSegments } from '../support/segments';
 import { tempDir } from '../support/tmp';
 
 const floats = (shm: { buf: Uint8Array; size: number }) => new Float64Array(shm.buf.buffer, shm.buf.byteOffset, shm.size / 8);
@@ -112,6 +112,31 @@ export function sharedMemorySuite(method: StartMethod): void {
           expect(await pool.map(shared.sum, [big(round), big(round)], { chunksize: 1 })).to.deep.equal([round * TRANSFER_ELEMENTS, round * TRANSFER_ELEMENTS]);
         }
         expect(await pool.apply(shared.keptSum)).to.equal(4 * TRANSFER_ELEMENTS);
+      });
+
+      it('come back as results through the worker’s shared memory: the caller owns a copy; the memory is reused and goes with the worker', async () => {
+        const before = new Set(segmentsNow());
+        const pool = pools.create({ processes: 2 });
+        const firsts = (await pool.map(shared.echo, [big(7), big(7)], { chunksize: 1 })) as Float64Array[];
+        // 20 rounds of 4 MiB results per worker: 80 MiB, more than one 64 MiB chunk unless reused.
+        const large = (value: number) => new Float64Array(2 * TRANSFER_ELEMENTS).fill(value);
+        for (let round = 0; round < 20; round++) {
+          const echoed = (await pool.map(shared.echo, [large(round), large(round)], { chunksize: 1 })) as Float64Array[];
+          expect(echoed.map((a) => [a.length, a[0], a[a.length - 1]])).to.deep.equal([
+            [2 * TRANSFER_ELEMENTS, round, round],
+            [2 * TRANSFER_ELEMENTS, round, round],
+          ]);
+        }
+        // The first results are unchanged: they are copies, not the worker's memory, which was reused.
+        expect(firsts.map((a) => [a[0], a[a.length - 1]])).to.deep.equal([
+          [7, 7],
+          [7, 7],
+        ]);
+        // Each worker made one chunk for its results (and a release ring); the rest is the application's.
+        const made = () => segmentsNow().filter((name) => !before.has(name));
+        expect(made().length).to.be.at.most(2 * 2 + transferStats().chunks);
+        await pool.terminate();
+        expect(await waitFor(() => made().length <= transferStats().chunks, 10_000), `left: ${made()}`).to.equal(true);
       });
 
       it('the memory comes back once the workers let go of their views, or die', async () => {
