@@ -1,19 +1,15 @@
 import { SerializationError, type WorkerExitInfo } from '../errors';
-import { removeSegment, trackSegment, untrackSegment } from '../platform/reaper';
-import { ReleaseRing } from '../shared/release-ring';
-import { addHolder, takeCopiedRegions } from '../shared/transfer';
+import { takeCopiedRegions } from '../shared/transfer';
 import { Deque } from '../util/deque';
 import {
   AbortCodec,
   AnswerCodec,
-  COLLECT_FRAME,
   DefineCodec,
   ExitingCodec,
   InitCodec,
   InitFailedCodec,
   PreloadCodec,
   RegionsCodec,
-  ReleaseRingCodec,
   STOP_FRAME,
   SegmentCodec,
   StartedCodec,
@@ -21,8 +17,9 @@ import {
 import { FrameReader } from '../transport/frames';
 import { decode } from '../transport/payload';
 import { FromWorker, ToWorker, type InitMessage, type TaskRefData } from '../transport/protocol';
-import { regionsOf, releaseRegions, retainRegions } from '../transport/shared-refs';
+import { regionsOf } from '../transport/shared-refs';
 import { writeTaskBatch, type WireTask } from '../transport/task-batch';
+import { SharedLedger } from './shared-ledger';
 import type { ExitStatus, WorkerProcess } from './worker-process';
 
 /**
@@ -104,14 +101,8 @@ export class WorkerChannel<T extends WireTask = WireTask> {
   #wasReady = false;
   /** The code the worker reported from its 'exit' handler, if it did. */
   #exitingCode: number | undefined;
-  /** Captured regions (large arguments in shared memory) the worker may still hold, with counts. */
-  readonly #regions = new Map<number, number>();
-  /** Where the worker reports the regions it let go of, once it was sent one. */
-  #ring: { ring: ReleaseRing; remove(): void } | undefined;
-  /** Asked to collect garbage, and no region has come back since. */
-  #collectAsked = false;
-  /** Segments the worker made for itself (its transfer heap): unlinked when it ends. */
-  readonly #ownSegments = new Set<string>();
+  /** The shared memory the worker holds or made. */
+  readonly #shared = new SharedLedger((frame) => this.#write(frame));
   /** Settles once the process is gone and its output has been read to the end. */
   readonly ended: Promise<ChannelEnd<T>>;
 
@@ -202,7 +193,7 @@ export class WorkerChannel<T extends WireTask = WireTask> {
       }
       this.#inFlight.push(task);
       const regions = regionsOf(task.payload);
-      if (regions) this.#hold(regions);
+      if (regions) this.#shared.hold(regions);
     }
     writeTaskBatch(input, tasks);
     input.uncork();
@@ -235,52 +226,13 @@ export class WorkerChannel<T extends WireTask = WireTask> {
     this.#process.unref();
   }
 
-  /** The worker holds these regions until it reports them released, or ends. */
-  #hold(ids: readonly number[]): void {
-    if (!this.#ring) {
-      const ring = new ReleaseRing();
-      const remove = addHolder({
-        drain: () => this.#released(ring.drain()),
-        collect: () => {
-          if (this.#regions.size === 0 || this.#collectAsked) return;
-          this.#collectAsked = true;
-          this.#write(COLLECT_FRAME);
-        },
-      });
-      this.#ring = { ring, remove };
-      this.#process.input.write(ReleaseRingCodec.encode(ring.name));
-    }
-    retainRegions(ids);
-    for (const id of ids) this.#regions.set(id, (this.#regions.get(id) ?? 0) + 1);
-  }
-
-  #released(ids: readonly number[]): void {
-    if (ids.length) this.#collectAsked = false;
-    const known = ids.filter((id) => {
-      const count = this.#regions.get(id);
-      if (count === undefined) return false;
-      if (count > 1) this.#regions.set(id, count - 1);
-      else this.#regions.delete(id);
-      return true;
-    });
-    releaseRegions(known);
-  }
-
   #write(frame: Buffer): void {
     if (this.#phase !== 'ended') this.#process.input.write(frame);
   }
 
   #end(status: ExitStatus): ChannelEnd<T> {
     this.#phase = 'ended';
-    // A gone worker holds nothing.
-    if (this.#ring) {
-      this.#ring.remove();
-      this.#ring.ring.close();
-    }
-    for (const [id, count] of this.#regions) for (let i = 0; i < count; i++) releaseRegions([id]);
-    this.#regions.clear();
-    for (const name of this.#ownSegments) removeSegment(name);
-    this.#ownSegments.clear();
+    this.#shared.end();
     const failure = new Error('the worker is gone');
     for (const waiter of [...this.#booted.splice(0), ...this.#preloads.splice(0)]) waiter.reject(failure);
     // Only the worker itself knew, and it said so before it exited.
@@ -347,18 +299,14 @@ export class WorkerChannel<T extends WireTask = WireTask> {
         return;
       case FromWorker.SegmentCreated: {
         const { name, ownedByWorker } = SegmentCodec.decodeCreated(buf, start, end);
-        trackSegment(name);
-        if (ownedByWorker) this.#ownSegments.add(name);
+        this.#shared.created(name, ownedByWorker);
         return;
       }
-      case FromWorker.SegmentUnlinked: {
-        const name = SegmentCodec.decode(buf, start, end);
-        untrackSegment(name);
-        this.#ownSegments.delete(name);
+      case FromWorker.SegmentUnlinked:
+        this.#shared.unlinked(SegmentCodec.decode(buf, start, end));
         return;
-      }
       case FromWorker.RegionsReleased:
-        this.#released(RegionsCodec.decode(buf, start));
+        this.#shared.released(RegionsCodec.decode(buf, start));
         return;
       default:
         this.#protocolError(`unknown frame type ${type}`);
