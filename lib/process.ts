@@ -6,7 +6,7 @@ import type { Launch, Launcher, LaunchRequest, StartMethod } from './launchers/l
 import { resolvePoolOptions } from './options';
 import { resolveTask, type Task, type TaskFunction } from './tasks/task-ref';
 import { encodeArgs } from './transport/payload';
-import { regionsOf, releaseRegions } from './transport/shared-refs';
+import { releasePayload } from './transport/shared-refs';
 import { TaskKind, type TaskRefData } from './transport/protocol';
 import type { WireTask } from './transport/task-batch';
 import { checkTimeout } from './validate';
@@ -178,13 +178,13 @@ export class Process<F extends TaskFunction = TaskFunction> {
       this.#channel = await this.#launch.ready;
     } catch (error) {
       if (error instanceof StartFailure && error.end.exit.pid) {
-        this.#release(payload);
+        releasePayload(payload);
         // It started, then was killed (terminate(), kill()) or died before it could run the target.
         if (!error.cancelled) process.stderr.write(`Process ${this.name} failed to start: ${String((error.end.initError as Error)?.message ?? 'it exited')}\n`);
         this.#exit(error.end);
         return;
       }
-      this.#release(payload);
+      releasePayload(payload);
       active.delete(this);
       this.#state = 'initial';
       throw error instanceof StartFailure ? (error.end.spawnError ?? error) : error;
@@ -198,13 +198,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
     channel.attach(this.#listener());
     channel.send([task], () => ref);
     // The channel holds what the arguments captured in shared memory for as long as the process does.
-    this.#release(payload);
+    releasePayload(payload);
     channel.stop();
-  }
-
-  #release(payload: Buffer): void {
-    const regions = regionsOf(payload);
-    if (regions) releaseRegions(regions);
   }
 
   #listener(): ChannelListener<WireTask> {

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { InvalidStateError, PoolClosedError, PoolTerminatedError, SerializationError, TaskTimeoutError, type WorkerStartError } from '../errors';
 import { payloadBuffers } from '../transport/buffer-pool';
 import { encodeArgs } from '../transport/payload';
-import { regionsOf, releaseRegions } from '../transport/shared-refs';
+import { releasePayload } from '../transport/shared-refs';
 import type { TaskKindValue, WorkerInit } from '../transport/protocol';
 import { Deque } from '../util/deque';
 import { Counters, type PoolStats } from './counters';
@@ -140,16 +140,12 @@ export class PoolEngine implements SupervisorHost {
 
   /** A final task no longer needs the shared memory its arguments were captured into. */
   #releasePayload(task: PoolTask): void {
-    const regions = regionsOf(task.payload);
-    if (regions) releaseRegions(regions);
+    releasePayload(task.payload);
   }
 
   /** Lets go of payloads encoded for tasks that were never made (a map whose later chunk failed). */
   discard(payloads: readonly Buffer[]): void {
-    for (const payload of payloads) {
-      const regions = regionsOf(payload);
-      if (regions) releaseRegions(regions);
-    }
+    for (const payload of payloads) releasePayload(payload);
   }
 
   /** A lazy producer (imap) holds the pool open while it may still submit tasks. */

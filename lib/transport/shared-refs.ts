@@ -77,6 +77,12 @@ export function setRegions(payload: Buffer, ids: number[]): void {
   if (ids.length) payloadRegions.set(payload, ids);
 }
 
+/** The holder of a payload (its task, its Process) lets go of the regions the payload references. */
+export function releasePayload(payload: Buffer): void {
+  const ids = payloadRegions.get(payload);
+  if (ids) hooks?.release(ids);
+}
+
 /** One more holder of these regions. */
 export function retainRegions(ids: readonly number[]): void {
   hooks?.retain(ids);
