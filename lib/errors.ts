@@ -25,6 +25,12 @@ export const ErrorCodes = {
   SHARED_MEMORY_NOT_FOUND: 'PROCPOOL_SHARED_MEMORY_NOT_FOUND',
   SHARED_MEMORY_FULL: 'PROCPOOL_SHARED_MEMORY_FULL',
   INDEX: 'PROCPOOL_INDEX',
+  RELEASE: 'PROCPOOL_RELEASE',
+  BROKEN_BARRIER: 'PROCPOOL_BROKEN_BARRIER',
+  QUEUE_EMPTY: 'PROCPOOL_QUEUE_EMPTY',
+  QUEUE_FULL: 'PROCPOOL_QUEUE_FULL',
+  CLOSED: 'PROCPOOL_CLOSED',
+  MANAGER_CLOSED: 'PROCPOOL_MANAGER_CLOSED',
   /** Node's own code for aborted operations, so `error.code === 'ABORT_ERR'` checks work. */
   ABORTED: 'ABORT_ERR',
 } as const;
@@ -284,5 +290,50 @@ export class SharedMemoryFullError extends ProcPoolError {
 export class IndexError extends ProcPoolError {
   constructor(message: string) {
     super(message, ErrorCodes.INDEX);
+  }
+}
+
+/**
+ * A lock or semaphore was released more than it was acquired (Python's ValueError "released too
+ * many times"), or an RLock was released by a process that does not hold it (Python's RuntimeError).
+ */
+export class ReleaseError extends ProcPoolError {
+  constructor(message: string) {
+    super(message, ErrorCodes.RELEASE);
+  }
+}
+
+/** A Barrier was aborted or reset, timed out, or lost a party that died (Python's BrokenBarrierError). */
+export class BrokenBarrierError extends ProcPoolError {
+  constructor(message = 'The barrier is broken: it was aborted, reset, timed out, or one of its parties died.') {
+    super(message, ErrorCodes.BROKEN_BARRIER);
+  }
+}
+
+/** `getNowait()` (or a `get` whose time ran out) found the queue empty (Python's `queue.Empty`). */
+export class QueueEmptyError extends ProcPoolError {
+  constructor(message = 'The queue is empty.') {
+    super(message, ErrorCodes.QUEUE_EMPTY);
+  }
+}
+
+/** `putNowait()` (or a `put` whose time ran out) found the queue full (Python's `queue.Full`). */
+export class QueueFullError extends ProcPoolError {
+  constructor(message = 'The queue is full.') {
+    super(message, ErrorCodes.QUEUE_FULL);
+  }
+}
+
+/** A queue or a pipe end was used after this process closed it (Python's ValueError / OSError). */
+export class ClosedError extends ProcPoolError {
+  constructor(message: string) {
+    super(message, ErrorCodes.CLOSED);
+  }
+}
+
+/** A Manager's server has shut down (or died): its proxies can no longer reach it. */
+export class ManagerClosedError extends ProcPoolError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ErrorCodes.MANAGER_CLOSED, options);
   }
 }

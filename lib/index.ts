@@ -30,6 +30,10 @@ export type { ProcessOptions, ProcessInfo } from './process';
 export type { ForkServerStatus } from './launchers/forkserver';
 export { SharedMemory, ShareableList, RawValue, RawArray } from './shared';
 export type { SharedMemoryOptions, ShareableValue, Typecode, TypeName, PythonTypecode, ElementOf, ArrayFor } from './shared';
+export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Value, SharedArray } from './sync';
+export type { AnyLock, Held, HoldOptions, BarrierOptions, SynchronizedOptions } from './sync';
+export { Queue, JoinableQueue, SimpleQueue, Pipe, Connection } from './queues';
+export type { QueueOptions } from './queues';
 export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
 export {
   ErrorCodes,
@@ -50,5 +54,11 @@ export {
   SharedMemoryNotFoundError,
   SharedMemoryFullError,
   IndexError,
+  ReleaseError,
+  BrokenBarrierError,
+  QueueEmptyError,
+  QueueFullError,
+  ClosedError,
+  ManagerClosedError,
 } from './errors';
 export type { ErrorCode, WorkerExitInfo, UnknownExitReason } from './errors';

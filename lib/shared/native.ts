@@ -32,6 +32,15 @@ export interface NativeMemory {
    * mapped while the buffer lives: one buffer per region lets its collection be noticed.
    */
   viewAt(address: bigint, length: number): ArrayBuffer;
+  /**
+   * Sleeps while the 32-bit word at `address` (in shared memory) holds `expected`, until another
+   * process wakes it or `timeoutMs` passes: false when the time ran out. A shared (not private)
+   * futex, so a wake from any process that maps the word reaches it; Atomics.wait cannot do this
+   * (V8 keeps its waiters per process).
+   */
+  futexWait(address: bigint, expected: number, timeoutMs: number): boolean;
+  /** Wakes up to `count` processes sleeping on the word at `address`; how many it woke. */
+  futexWake(address: bigint, count: number): number;
 }
 
 interface Koffi {
@@ -45,6 +54,11 @@ interface Koffi {
 const PROT_READ_WRITE = 0x1 | 0x2;
 const MAP_SHARED = 0x01;
 const MAP_FAILED = 0xffffffffffffffffn;
+/** The futex system call's number: Linux's generic table (arm64, riscv) differs from x86-64's. */
+const SYS_FUTEX = process.arch === 'x64' ? 202 : process.arch === 'ia32' ? 240 : 98;
+const FUTEX_WAIT = 0;
+const FUTEX_WAKE = 1;
+const ETIMEDOUT = 110;
 
 let loaded: NativeMemory | Error | undefined;
 
@@ -86,6 +100,11 @@ function load(): NativeMemory | Error {
   const mmap = libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)');
   const munmap = libc.func('int munmap(void *addr, size_t length)');
   const fallocate = libc.func('int posix_fallocate(int fd, int64_t offset, int64_t length)');
+  // syscall() is variadic; declared with its futex arguments, integers all, it is called the same
+  // way on x86-64 and arm64 Linux. Addresses go as integers: koffi takes pointers it made only.
+  const futex = libc.func('long syscall(long nr, uint64_t addr, int op, int val, void *timeout, uint64_t addr2, int val3)');
+  // The relative timeout, a struct timespec; a wake costs ~0.8 µs here, a wait that times out its time.
+  const timespec = Buffer.alloc(16);
   // koffi takes pointers it made, not numbers: one made from an address is read back from memory.
   const holder = Buffer.alloc(8);
   return (loaded = {
@@ -113,5 +132,13 @@ function load(): NativeMemory | Error {
       holder.writeBigUInt64LE(address);
       return koffi.view(koffi.decode(holder, 'void *'), length);
     },
+    futexWait(address, expected, timeoutMs) {
+      const ms = Math.max(0, Math.ceil(timeoutMs));
+      timespec.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+      timespec.writeBigInt64LE(BigInt((ms % 1000) * 1_000_000), 8);
+      // 0 when woken, or EAGAIN (the word had changed already) or EINTR: all but a timeout mean "look again".
+      return futex(SYS_FUTEX, address, FUTEX_WAIT, expected | 0, timespec, 0n, 0) === 0 || koffi.errno() !== ETIMEDOUT;
+    },
+    futexWake: (address, count) => futex(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0n, 0) as number,
   });
 }

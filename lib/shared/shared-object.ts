@@ -29,6 +29,14 @@ export function registerSharedKind(kind: string, revive: (descriptor: SharedDesc
   revivers.set(kind, revive);
 }
 
+/** Rebuilds the shared object a descriptor describes (one nested in another object's descriptor). */
+export function reviveShared(descriptor: SharedDescriptor): unknown {
+  used = true;
+  const revive = revivers.get(descriptor.kind);
+  if (!revive) throw new Error(`procpool payload: unknown kind of shared object '${String(descriptor.kind)}'`);
+  return revive(descriptor);
+}
+
 /** This process made or received a shared object: payloads are checked for them from now on. */
 export function markSharedUsed(): void {
   used = true;
@@ -51,11 +59,5 @@ useSharedHooks({
   },
   used: () => used,
   describe: (value) => (isShared(value) ? value[kDescribe]() : undefined),
-  revive(descriptor) {
-    used = true;
-    const { kind } = descriptor as SharedDescriptor;
-    const revive = revivers.get(kind);
-    if (!revive) throw new Error(`procpool payload: unknown kind of shared object '${String(kind)}'`);
-    return revive(descriptor as SharedDescriptor);
-  },
+  revive: (descriptor) => reviveShared(descriptor as SharedDescriptor),
 });

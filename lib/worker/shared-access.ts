@@ -13,6 +13,11 @@ type Transfer = typeof import('../shared/transfer');
 function load(): Transfer {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('../shared');
+  // The other kinds of shared object, so that any of them can be revived here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('../sync');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('../queues');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('../shared/transfer') as Transfer;
 }
