@@ -34,6 +34,8 @@ export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Va
 export type { AnyLock, Held, HoldOptions, BarrierOptions, SynchronizedOptions } from './sync';
 export { Queue, JoinableQueue, SimpleQueue, Pipe, Connection } from './queues';
 export type { QueueOptions } from './queues';
+export { Manager, DictProxy, ListProxy, NamespaceProxy } from './manager';
+export type { ManagerOptions } from './manager';
 export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
 export {
   ErrorCodes,

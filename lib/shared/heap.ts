@@ -4,10 +4,12 @@
  * small blocks share 1 MiB arenas. A block belongs to the process that allocated it and goes back
  * to the arena when that process's object is garbage collected (as in Python: the creating process
  * must keep the object alive while others use it); an arena whose blocks are all free is unlinked.
- * Blocks a worker allocates are never reused (the application may hold what the worker returned).
+ * Blocks a worker allocates are never reused (the application may hold what the worker returned),
+ * and its arenas are the worker's own: they are unlinked when the worker ends. An object a worker
+ * made stays usable where it was received, but can be passed on only while that worker lives.
  * Large blocks get a segment of their own.
  */
-import { workerRole } from './role';
+import { workerRole, type SegmentScope } from './role';
 import { createSegment, unlinkSegment, type Segment } from './segment';
 
 /** Where a block is: a segment and a byte range of it. */
@@ -43,11 +45,16 @@ const owners = new FinalizationRegistry<Block>((block) => release(block));
 /** A block of at least `size` bytes, owned by `owner`: it is freed when `owner` is collected. */
 export function allocate(size: number, owner: object): Block {
   const rounded = Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
-  const block: Block = rounded >= LARGE ? { segment: createSegment(rounded), offset: 0, size: rounded } : small(rounded);
+  const block: Block = rounded >= LARGE ? { segment: createSegment(rounded, undefined, true, scope()), offset: 0, size: rounded } : small(rounded);
   // A worker's object may have been returned to the application, which keeps using the memory
   // after the worker's object is gone: a worker never takes a block back.
   if (!workerRole()) owners.register(owner, block);
   return block;
+}
+
+/** A worker's memory is its own (unlinked when it ends); the application's lasts until it is freed. */
+function scope(): SegmentScope {
+  return workerRole() ? 'process' : 'application';
 }
 
 function small(size: number): Block {
@@ -59,7 +66,7 @@ function small(size: number): Block {
   }
   let arena = arenas.find((a) => a.used + size <= a.segment.size);
   if (!arena) {
-    arena = { segment: createSegment(ARENA_SIZE), used: 0, live: 0 };
+    arena = { segment: createSegment(ARENA_SIZE, undefined, true, scope()), used: 0, live: 0 };
     arenas.push(arena);
   }
   const block = { segment: arena.segment, offset: arena.used, size, arena };

@@ -19,6 +19,8 @@ function load(): Transfer {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require('../queues');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('../manager/proxies');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('../shared/transfer') as Transfer;
 }
 

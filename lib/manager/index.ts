@@ -1,0 +1,3 @@
+/** The Manager: a server process that keeps dicts, lists and namespaces for every process. */
+export { Manager, type ManagerOptions } from './manager';
+export { DictProxy, ListProxy, NamespaceProxy } from './proxies';
