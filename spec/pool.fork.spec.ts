@@ -8,6 +8,7 @@ import { processSuite } from './suites/process';
 import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 import { sharedMemorySuite } from './suites/shared-memory';
+import { syncSuite } from './suites/sync';
 
 describe("startMethod 'fork'", () => {
   apiSuite('fork');
@@ -19,4 +20,5 @@ describe("startMethod 'fork'", () => {
   resilienceSuite('fork');
   issue9Suite('fork');
   sharedMemorySuite('fork');
+  syncSuite('fork');
 });

@@ -8,6 +8,7 @@ import { processSuite } from './suites/process';
 import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 import { sharedMemorySuite } from './suites/shared-memory';
+import { syncSuite } from './suites/sync';
 
 describe("startMethod 'forkserver'", () => {
   apiSuite('forkserver');
@@ -19,4 +20,5 @@ describe("startMethod 'forkserver'", () => {
   resilienceSuite('forkserver');
   issue9Suite('forkserver');
   sharedMemorySuite('forkserver');
+  syncSuite('forkserver');
 });

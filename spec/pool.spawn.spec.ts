@@ -8,6 +8,7 @@ import { processSuite } from './suites/process';
 import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 import { sharedMemorySuite } from './suites/shared-memory';
+import { syncSuite } from './suites/sync';
 
 describe("startMethod 'spawn'", () => {
   apiSuite('spawn');
@@ -19,4 +20,5 @@ describe("startMethod 'spawn'", () => {
   resilienceSuite('spawn');
   issue9Suite('spawn');
   sharedMemorySuite('spawn');
+  syncSuite('spawn');
 });
