@@ -9,6 +9,7 @@ import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 import { sharedMemorySuite } from './suites/shared-memory';
 import { syncSuite } from './suites/sync';
+import { queueSuite } from './suites/queues';
 
 describe("startMethod 'fork'", () => {
   apiSuite('fork');
@@ -21,4 +22,5 @@ describe("startMethod 'fork'", () => {
   issue9Suite('fork');
   sharedMemorySuite('fork');
   syncSuite('fork');
+  queueSuite('fork');
 });

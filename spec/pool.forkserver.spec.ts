@@ -9,6 +9,7 @@ import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 import { sharedMemorySuite } from './suites/shared-memory';
 import { syncSuite } from './suites/sync';
+import { queueSuite } from './suites/queues';
 
 describe("startMethod 'forkserver'", () => {
   apiSuite('forkserver');
@@ -21,4 +22,5 @@ describe("startMethod 'forkserver'", () => {
   issue9Suite('forkserver');
   sharedMemorySuite('forkserver');
   syncSuite('forkserver');
+  queueSuite('forkserver');
 });

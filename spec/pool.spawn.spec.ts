@@ -9,6 +9,7 @@ import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
 import { sharedMemorySuite } from './suites/shared-memory';
 import { syncSuite } from './suites/sync';
+import { queueSuite } from './suites/queues';
 
 describe("startMethod 'spawn'", () => {
   apiSuite('spawn');
@@ -21,4 +22,5 @@ describe("startMethod 'spawn'", () => {
   issue9Suite('spawn');
   sharedMemorySuite('spawn');
   syncSuite('spawn');
+  queueSuite('spawn');
 });
