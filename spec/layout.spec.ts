@@ -76,7 +76,11 @@ describe('layout of lib/', () => {
       ['launchers/', ['pool/', 'worker/', 'options.ts', 'process.ts', 'context.ts']],
       ['platform/', ['pool/', 'channel/', 'launchers/', 'worker/', 'transport/', 'shared/']],
       // Shared memory is used by both sides and by the pool; it knows none of them.
-      ['shared/', ['pool/', 'channel/', 'launchers/', 'worker/', 'process.ts', 'context.ts']],
+      ['shared/', ['pool/', 'channel/', 'launchers/', 'worker/', 'process.ts', 'context.ts', 'sync/', 'queues/', 'manager/']],
+      // Coordination builds on shared memory only; queues on coordination; none of them knows the pool.
+      ['sync/', ['pool/', 'channel/', 'launchers/', 'worker/', 'process.ts', 'context.ts', 'queues/', 'manager/']],
+      ['queues/', ['pool/', 'channel/', 'launchers/', 'worker/', 'process.ts', 'context.ts', 'manager/']],
+      ['manager/', ['pool/', 'channel/', 'worker/', 'process.ts', 'context.ts']],
       ['util/', ['pool/', 'channel/', 'launchers/', 'worker/', 'transport/']],
     ];
     const broken: string[] = [];

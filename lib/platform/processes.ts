@@ -34,3 +34,14 @@ export function isAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+let ownPid = 0;
+
+/**
+ * This process's pid, cached: `process.pid` costs ~47 ns a read here, as much as taking and
+ * releasing a free lock. Read on first use, never at load, so that a module loaded into a
+ * forkserver snapshot does not keep its template's pid.
+ */
+export function myPid(): number {
+  return ownPid || (ownPid = process.pid);
+}

@@ -6,7 +6,6 @@
 import { inspect } from 'node:util';
 import { ClosedError, InvalidStateError } from '../errors';
 import { kDescribe, registerSharedKind, type SharedDescriptor, type SharedObject } from '../shared/shared-object';
-import { encodeValue } from '../transport/payload';
 import { kAt } from '../sync/lock';
 import { deadlineOf, waitAsync, waitSync } from '../sync/words';
 import { QueueCore, runAsync, runSync } from './core';
@@ -53,7 +52,7 @@ export class Connection<T = unknown> implements SharedObject {
   /** Sends `message` to the other end (any value the V8 serializer takes; shared objects arrive as themselves). */
   send(message: T): Promise<void> {
     try {
-      return runAsync(this.#out().put(encodeValue(message), false), Infinity);
+      return runAsync(this.#out().put(message, false), Infinity);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -61,7 +60,7 @@ export class Connection<T = unknown> implements SharedObject {
 
   /** Blocking twin of `send` (it blocks only while the other side has a full buffer unread). */
   sendSync(message: T): void {
-    runSync(this.#out().put(encodeValue(message), false), Infinity);
+    runSync(this.#out().put(message, false), Infinity);
   }
 
   /** Receives the next message, waiting for it. */

@@ -12,7 +12,6 @@
 import { inspect } from 'node:util';
 import { ClosedError, InvalidArgumentError } from '../errors';
 import { kDescribe, registerSharedKind, type SharedDescriptor, type SharedObject } from '../shared/shared-object';
-import { encodeValue } from '../transport/payload';
 import { kAt } from '../sync/lock';
 import { deadlineOf, waitAsync, waitSync } from '../sync/words';
 import { QueueCore, runAsync, runSync } from './core';
@@ -46,7 +45,8 @@ abstract class BaseQueue<T> implements SharedObject {
   /** Puts `item`, waiting for room at most `timeoutMs`; rejects with {@link QueueFullError} after that. */
   put(item: T, timeoutMs?: number | null): Promise<void> {
     try {
-      const steps = this.core.put(this.#encode(item), this.joinable);
+      this.#checkOpen();
+      const steps = this.core.put(item, this.joinable);
       return runAsync(steps, deadlineOf(timeoutMs));
     } catch (error) {
       return Promise.reject(error);
@@ -86,12 +86,8 @@ abstract class BaseQueue<T> implements SharedObject {
 
   /** @internal */
   protected putSyncNow(item: T, timeoutMs: number | null | undefined): void {
-    runSync(this.core.put(this.#encode(item), this.joinable), deadlineOf(timeoutMs));
-  }
-
-  #encode(item: T): Uint8Array {
     this.#checkOpen();
-    return encodeValue(item);
+    runSync(this.core.put(item, this.joinable), deadlineOf(timeoutMs));
   }
 
   #checkOpen(): void {

@@ -9,7 +9,7 @@
  */
 import { inspect } from 'node:util';
 import { BrokenBarrierError, InvalidArgumentError } from '../errors';
-import { isAlive } from '../platform/processes';
+import { isAlive, myPid } from '../platform/processes';
 import { kDescribe, registerSharedKind, reviveShared, type SharedDescriptor, type SharedObject } from '../shared/shared-object';
 import { kAt, Lock } from './lock';
 import { deadlineOf, describeWords, EVERYONE, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
@@ -176,7 +176,7 @@ export class Barrier implements SharedObject {
     const i32 = this.#words.i32;
     for (let row = 0; row < PARTICIPANTS; row++) {
       const pid = Atomics.load(i32, TABLE + row);
-      if (pid > 0 && pid !== process.pid && !isAlive(pid)) {
+      if (pid > 0 && pid !== myPid() && !isAlive(pid)) {
         this.abort();
         return;
       }
@@ -188,11 +188,11 @@ export class Barrier implements SharedObject {
     let free = -1;
     for (let row = 0; row < PARTICIPANTS; row++) {
       const pid = Atomics.load(i32, TABLE + row);
-      if (pid === process.pid) return;
+      if (pid === myPid()) return;
       if (pid === 0 && free < 0) free = row;
     }
     for (let row = free; row >= 0 && row < PARTICIPANTS; row++) {
-      if (Atomics.compareExchange(i32, TABLE + row, 0, process.pid) === 0) break;
+      if (Atomics.compareExchange(i32, TABLE + row, 0, myPid()) === 0) break;
     }
     const place = this.#words.place();
     joined.set(`${place.name}:${place.offset}`, i32);
@@ -219,7 +219,7 @@ export class Barrier implements SharedObject {
 /** A clean exit: this process leaves every barrier it joined, so its absence breaks none. */
 function leaveAll(): void {
   for (const i32 of joined.values()) {
-    for (let row = 0; row < PARTICIPANTS; row++) Atomics.compareExchange(i32, TABLE + row, process.pid, 0);
+    for (let row = 0; row < PARTICIPANTS; row++) Atomics.compareExchange(i32, TABLE + row, myPid(), 0);
   }
 }
 

@@ -5,7 +5,7 @@
  * whose process is gone. When every row is taken, further processes go uncounted: what they hold
  * still works, but their death is not repaired.
  */
-import { isAlive } from '../platform/processes';
+import { isAlive, myPid } from '../platform/processes';
 
 /** A row being emptied by the process that found its owner dead. */
 const CLAIMED = -1;
@@ -38,7 +38,7 @@ export class Holders {
   /** Counts up to `n` fewer held by this process (never below 0). */
   sub(n: number): void {
     const row = this.#row;
-    if (row < 0 || Atomics.load(this.#i32, this.#start + row * 2) !== process.pid) return;
+    if (row < 0 || Atomics.load(this.#i32, this.#start + row * 2) !== myPid()) return;
     const count = this.#start + row * 2 + 1;
     Atomics.sub(this.#i32, count, Math.min(n, Atomics.load(this.#i32, count)));
   }
@@ -50,7 +50,7 @@ export class Holders {
     for (let row = 0; row < this.#rows; row++) {
       const at = this.#start + row * 2;
       const pid = Atomics.load(i32, at);
-      if (pid <= 0 || pid === process.pid || isAlive(pid)) continue;
+      if (pid <= 0 || pid === myPid() || isAlive(pid)) continue;
       if (Atomics.compareExchange(i32, at, pid, CLAIMED) !== pid) continue;
       total += Atomics.exchange(i32, at + 1, 0);
       Atomics.store(i32, at, 0);
@@ -60,11 +60,11 @@ export class Holders {
 
   #own(): number {
     const i32 = this.#i32;
-    if (this.#row >= 0 && Atomics.load(i32, this.#start + this.#row * 2) === process.pid) return this.#row;
+    if (this.#row >= 0 && Atomics.load(i32, this.#start + this.#row * 2) === myPid()) return this.#row;
     for (let row = 0; row < this.#rows; row++) {
       const at = this.#start + row * 2;
       const pid = Atomics.load(i32, at);
-      if (pid === process.pid || (pid === 0 && Atomics.compareExchange(i32, at, 0, process.pid) === 0)) return (this.#row = row);
+      if (pid === myPid() || (pid === 0 && Atomics.compareExchange(i32, at, 0, myPid()) === 0)) return (this.#row = row);
     }
     return (this.#row = -1);
   }

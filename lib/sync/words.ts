@@ -22,6 +22,12 @@ import { poll } from './poller';
 export const SLICE_MS = 100;
 /** The longest an async waiter goes without looking (see poller.ts). */
 export const POLL_MAX_MS = 4;
+/**
+ * Tries before a blocking waiter goes to sleep. A holder on another core usually lets go within
+ * microseconds, and a sleep costs a system call on each side plus a wake-up (13–15 µs a hand-off
+ * here). Measured on the 2 × 100 000 locked counter: ~870 ms sleeping at once, far less spinning.
+ */
+const SPINS = 2000;
 
 /** Where a primitive's words are, as it crosses to another process. */
 export interface WordsPlace {
@@ -113,6 +119,7 @@ export function deadlineOf(timeoutMs: number | null | undefined): number {
 export function waitSync(wait: Wait, timeoutMs?: number | null): boolean {
   const deadline = deadlineOf(timeoutMs);
   if (wait.attempt()) return true;
+  for (let i = 0; i < SPINS; i++) if (wait.attempt()) return true;
   const { words, word, sleepers } = wait;
   const i32 = words.i32;
   Atomics.add(i32, sleepers, 1);

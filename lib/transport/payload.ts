@@ -1,6 +1,6 @@
 import { Deserializer, Serializer, deserialize } from 'node:v8';
 import type { BufferPool } from './buffer-pool';
-import { HostRecord, fromWire, readSharedView, releaseRegions, setRegions, toWire, writeSharedView } from './shared-refs';
+import { HostRecord, fromWire, holdWith, readSharedView, releaseRegions, setRegions, toWire, writeSharedView } from './shared-refs';
 import { elementSize, makeView, viewType } from './view-types';
 
 /**
@@ -171,6 +171,7 @@ function serializeOutOfBand(value: unknown, pool?: BufferPool, capture = false):
     offset += view.byteLength;
   }
   if (serializer.regions) setRegions(out, serializer.regions);
+  holdWith(out, wire.held);
   return out;
 }
 

@@ -154,10 +154,14 @@ function holdsShared(value: unknown, seen: Set<object>, describe: SharedHooks['d
 /** A copy of `value` in which every shared object is its marker (cycles kept). */
 function replaceShared(value: unknown, copies: Map<object, unknown>, describe: SharedHooks['describe']): unknown {
   if (typeof value !== 'object' || value === null || !isPlainContainer(value)) return value;
-  const descriptor = describe(value);
-  if (descriptor) return { [SHARED_KEY]: descriptor };
   const known = copies.get(value);
   if (known !== undefined) return known;
+  const descriptor = describe(value);
+  if (descriptor) {
+    const marker = { [SHARED_KEY]: descriptor };
+    copies.set(value, marker);
+    return marker;
+  }
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     copies.set(value, out);
@@ -186,11 +190,26 @@ function replaceShared(value: unknown, copies: Map<object, unknown>, describe: S
  * `value` ready for the wire: the same value when it holds no shared object (the usual case, and
  * always when this process never used shared memory), else a copy with markers in their place.
  */
-export function toWire(value: unknown): { value: unknown; shared: boolean } {
+export function toWire(value: unknown): { value: unknown; shared: boolean; held?: readonly object[] } {
   if (!hooks?.used()) return { value, shared: false };
   const describe = hooks.describe;
   if (!holdsShared(value, new Set(), describe)) return { value, shared: false };
-  return { value: replaceShared(value, new Map(), describe), shared: true };
+  const copies = new Map<object, unknown>();
+  const wire = replaceShared(value, copies, describe);
+  return { value: wire, shared: true, held: [...copies.keys()] };
+}
+
+/**
+ * What a payload holds alive: the shared objects (and containers) it was made from. A shared
+ * object's memory goes back to its heap when the object is collected, so the caller's object must
+ * outlive the payload: `pool.apply(f, [new Lock()])` keeps no other reference to the lock.
+ */
+const heldBy = new WeakMap<Buffer, readonly object[]>();
+
+/** Keeps `objects` alive as long as `payload` is (none: forgets what a reused buffer held before). */
+export function holdWith(payload: Buffer, objects: readonly object[] | undefined): void {
+  if (objects) heldBy.set(payload, objects);
+  else heldBy.delete(payload);
 }
 
 /** Rebuilds, in place, the shared objects of a value that came off the wire with markers. */

@@ -255,6 +255,24 @@ export function syncSuite(method: StartMethod): void {
       expect(event.isSet()).to.equal(true);
     });
 
+    it('an object made in the call lives as long as its task: pool.apply(f, [new Lock()]) survives a collection while queued', async () => {
+      const pool = pools.create({ processes: 1 });
+      const [held, release] = [new Event(), new Event()];
+      const busy = pool.apply(tasks.holdUntil, [new Lock(), held, release]);
+      expect(await held.wait(DEADLINE)).to.equal(true);
+      // Queued behind the busy task: nothing here references its lock but the task's payload.
+      const queued = pool.apply(tasks.tryLock, [new Lock(), 0]);
+      const gc = (globalThis as { gc?: () => void }).gc;
+      expect(gc, 'run the specs with --expose-gc').to.be.a('function');
+      for (let i = 0; i < 3; i++) {
+        gc?.();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      release.set();
+      expect(await queued).to.equal(true);
+      expect(await busy).to.be.a('number');
+    });
+
     it('initargs: a Lock given to the initializer is the same lock in every worker', async () => {
       const lock = new Lock();
       const pool = pools.create({ processes: 2, initializer: tasks.keepLock, initargs: [lock] });
