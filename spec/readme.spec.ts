@@ -61,7 +61,7 @@ describe('README examples', function () {
   });
 
   it('has examples for the tour, lifecycle, crashes, task references and contexts', () => {
-    expect(all.map((e) => e.name)).to.include.members(['tasks.js', 'tour.mts', 'lifecycle.mts', 'crash.mts', 'typed.mts', 'contexts.mts']);
+    expect(all.map((e) => e.name)).to.include.members(['tasks.js', 'tour.mts', 'lifecycle.mts', 'crash.mts', 'typed.mts', 'contexts.mts', 'shared.mts', 'coordination.mts']);
   });
 
   it('type-checks every example against the built package', () => {
