@@ -5,7 +5,7 @@
  * {@link ManagerClosedError}.
  */
 import { connect, type Socket } from 'node:net';
-import { ManagerClosedError } from '../errors';
+import { ManagerClosedError, SerializationError } from '../errors';
 import { decodeError, type EncodedError } from '../transport/error-codec';
 import { Frame, onFrames, sendFrame } from './protocol';
 
@@ -38,7 +38,7 @@ export class ManagerClient {
         sendFrame(socket, Frame.Request, [id, object, method, ...args]);
       } catch (error) {
         this.#settled(id);
-        reject(error);
+        reject(new SerializationError(`The arguments of ${method}() cannot be serialized for the Manager: ${(error as Error).message}`, 'arguments', { cause: error }));
       }
     });
   }

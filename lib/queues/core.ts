@@ -4,7 +4,7 @@
  * `get`. The steps are written once, as generators that yield each wait, and run either blocking
  * (`…Sync`) or on the event loop (async) by the two drivers at the bottom.
  */
-import { InvalidStateError, QueueEmptyError, QueueFullError } from '../errors';
+import { InvalidStateError, QueueEmptyError, QueueFullError, SerializationError } from '../errors';
 import { kDescribe, reviveShared, type SharedDescriptor } from '../shared/shared-object';
 import { payloadBuffers } from '../transport/buffer-pool';
 import { decode, encodeArgs } from '../transport/payload';
@@ -94,7 +94,12 @@ export class QueueCore {
    */
   *put(message: unknown, joinable: boolean): Steps<void> {
     const buffers = payloadBuffers();
-    const payload = encodeArgs([message], buffers);
+    let payload: Buffer;
+    try {
+      payload = encodeArgs([message], buffers);
+    } catch (error) {
+      throw new SerializationError(`The message cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
+    }
     try {
       yield* this.#put(payload, joinable);
     } finally {

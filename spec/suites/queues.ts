@@ -10,7 +10,9 @@ import {
   Manager,
   ManagerClosedError,
   Pipe,
+  Process,
   Queue,
+  SerializationError,
   QueueEmptyError,
   QueueFullError,
   SimpleQueue,
@@ -40,6 +42,17 @@ export function queueSuite(method: StartMethod): void {
       expect(rest[0]).to.equal(4000);
       expect(rest[999]).to.equal(4999);
       expect(q.empty()).to.equal(true);
+    });
+
+    it('Queue: a message that cannot be serialized is a SerializationError, and the queue goes on', async () => {
+      const q = new Queue<unknown>(1);
+      expect(() => q.putSync(() => 1)).to.throw(SerializationError);
+      await q.put({ f: Symbol('no') }).then(
+        () => expect.fail('an unserializable message was put'),
+        (e: unknown) => expect(e).to.be.instanceOf(SerializationError),
+      );
+      q.putNowait('fine');
+      expect(q.getNowait()).to.equal('fine');
     });
 
     it('Queue: maxsize makes putNowait throw QueueFullError; getNowait and a timed get throw QueueEmptyError', async () => {
@@ -181,6 +194,17 @@ export function queueSuite(method: StartMethod): void {
       }
       expect(manager.closed).to.equal(true);
       expect(() => manager.dict()).to.throw(ManagerClosedError);
+    });
+
+    it('a Process gets a pipe end as its argument and talks through it', async () => {
+      const [here, there] = Pipe<number | null>();
+      const proc = new Process({ target: tasks.doubler, args: [there], startMethod: method });
+      await proc.start();
+      await here.send(4);
+      expect(await here.recv()).to.equal(8);
+      await here.send(null);
+      await proc.join(DEADLINE);
+      expect(proc.exitCode).to.equal(0);
     });
 
     it('Manager: a proxy used after the server is killed rejects with ManagerClosedError, nothing hangs', async () => {
