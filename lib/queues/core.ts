@@ -10,7 +10,7 @@ import { payloadBuffers } from '../transport/buffer-pool';
 import { decode, encodeArgs } from '../transport/payload';
 import { Holders } from '../sync/holders';
 import { kWait, Lock } from '../sync/lock';
-import { EVERYONE, waitAsync, waitSync, Words, type Wait, type WordsPlace } from '../sync/words';
+import { EVERYONE, spinBudget, waitAsync, waitSync, Words, type Wait, type WordsPlace } from '../sync/words';
 import { isAlive } from '../platform/processes';
 import {
   capacityFor,
@@ -52,6 +52,8 @@ export class QueueCore {
   readonly #writers: Lock;
   readonly #readers: Lock;
   readonly #holders: Holders;
+  /** One spin budget for the waits of this ring in this process (they are made per call). */
+  readonly #budget = spinBudget();
 
   constructor(words: Words, writers: Lock, readers: Lock) {
     this.words = words;
@@ -116,7 +118,7 @@ export class QueueCore {
       if (this.#writers.previousOwnerDied && this.ring.room() >= HEADER) this.#write(Kind.Abort, EMPTY, 0);
       const maxsize = this.maxsize;
       if (maxsize > 0) {
-        const wait: Wait = { words: this.words, word: ITEMS, sleepers: ITEM_SLEEPERS, attempt: () => Atomics.load(i32, ITEMS) < maxsize };
+        const wait: Wait = { words: this.words, word: ITEMS, sleepers: ITEM_SLEEPERS, attempt: () => Atomics.load(i32, ITEMS) < maxsize, budget: this.#budget };
         if (!(yield { wait, bounded: true })) throw new QueueFullError();
       }
       const most = maxPayload(this.ring.capacity);
@@ -184,7 +186,7 @@ export class QueueCore {
 
   /** What `poll` waits for: a record to read. */
   available(): Wait {
-    return { words: this.words, word: TAIL, sleepers: DATA_SLEEPERS, attempt: () => this.ring.used() > 0 };
+    return { words: this.words, word: TAIL, sleepers: DATA_SLEEPERS, attempt: () => this.ring.used() > 0, budget: this.#budget };
   }
 
   /** JoinableQueue: marks one taken message done. */
@@ -241,7 +243,7 @@ export class QueueCore {
   }
 
   #room(bytes: number): Wait {
-    return { words: this.words, word: HEAD, sleepers: ROOM_SLEEPERS, attempt: () => this.ring.room() >= bytes };
+    return { words: this.words, word: HEAD, sleepers: ROOM_SLEEPERS, attempt: () => this.ring.room() >= bytes, budget: this.#budget };
   }
 
   /** Waiting for data; in the middle of a message, also for its writer's death. */
@@ -252,6 +254,7 @@ export class QueueCore {
       word: TAIL,
       sleepers: DATA_SLEEPERS,
       attempt: () => died || this.ring.used() > 0,
+      budget: this.#budget,
       recover: () => {
         if (!assembling) return;
         const owner = this.#writers.owner();

@@ -12,7 +12,7 @@ import { BrokenBarrierError, InvalidArgumentError } from '../errors';
 import { isAlive, myPid } from '../platform/processes';
 import { kDescribe, registerSharedKind, reviveShared, type SharedDescriptor, type SharedObject } from '../shared/shared-object';
 import { kAt, Lock } from './lock';
-import { deadlineOf, describeWords, EVERYONE, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
+import { deadlineOf, describeWords, EVERYONE, spinBudget, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
 
 /** Parties arrived in this generation. */
 const COUNT = 0;
@@ -56,6 +56,7 @@ export class Barrier implements SharedObject {
   readonly #words: Words;
   readonly #guard: Lock;
   readonly #timeout: number | undefined;
+  readonly #budget = spinBudget();
 
   constructor(parties: number, options: BarrierOptions = {}) {
     const at = (parties as unknown as { [kAt]?: Parts })?.[kAt];
@@ -152,6 +153,7 @@ export class Barrier implements SharedObject {
         sleepers: SLEEPERS,
         attempt: () => Atomics.load(i32, GENERATION) !== generation || this.broken,
         recover: () => this.#checkParties(),
+        budget: this.#budget,
       };
       return [index, waiting, generation];
     } finally {

@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { InvalidStateError } from '../errors';
 import { kDescribe, registerSharedKind, reviveShared, type SharedDescriptor, type SharedObject } from '../shared/shared-object';
 import { kAt, kOwned, kReleaseAll, kSetDepth, RLock, type AnyLock, type Held, type HoldOptions } from './lock';
-import { deadlineOf, describeWords, EVERYONE, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
+import { deadlineOf, describeWords, EVERYONE, spinBudget, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
 
 /** Bumped by every notify: what waiters sleep on. */
 const SEQ = 0;
@@ -38,6 +38,7 @@ interface Parts {
 export class Condition implements SharedObject {
   readonly #words: Words;
   readonly #lock: AnyLock;
+  readonly #budget = spinBudget();
 
   constructor(lock?: AnyLock) {
     const at = (lock as unknown as { [kAt]?: Parts } | undefined)?.[kAt];
@@ -165,6 +166,7 @@ export class Condition implements SharedObject {
       word: SEQ,
       sleepers: SLEEPERS,
       attempt: () => unclaimed || Atomics.load(i32, SEQ) !== seen,
+      budget: this.#budget,
       recover: () => {
         unclaimed = Atomics.load(i32, TICKETS) > 0;
       },

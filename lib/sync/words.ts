@@ -23,11 +23,18 @@ export const SLICE_MS = 100;
 /** The longest an async waiter goes without looking (see poller.ts). */
 export const POLL_MAX_MS = 4;
 /**
- * Tries before a blocking waiter goes to sleep. A holder on another core usually lets go within
- * microseconds, and a sleep costs a system call on each side plus a wake-up (13–15 µs a hand-off
- * here). Measured on the 2 × 100 000 locked counter: ~870 ms sleeping at once, far less spinning.
+ * Tries before a blocking waiter goes to sleep, at most. A holder on another core usually lets go
+ * within microseconds, and a sleep costs a system call on each side plus a wake-up (13–15 µs a
+ * hand-off here): the 2 × 100 000 locked counter took ~870 ms sleeping at once, 25–90 ms
+ * spinning first. But spinning only pays when the other process is running: on a machine with
+ * no core to spare it burns the time the other needs (a ping-pong went from ~2 µs to ~110 µs a
+ * round trip, Python's 36 µs). So each primitive adapts its budget, as glibc's adaptive mutexes
+ * do: it grows while waits end soon after the spin would have, and shrinks while they do not.
  */
-const SPINS = 2000;
+const SPINS_MAX = 2000;
+const SPINS_MIN = 16;
+/** A wait that slept but ended within this long would have been caught by spinning longer. */
+const SHORT_SLEEP_MS = 0.05;
 
 /** Where a primitive's words are, as it crosses to another process. */
 export interface WordsPlace {
@@ -101,6 +108,18 @@ export interface Wait {
   attempt(): boolean;
   /** Gives back what dead processes held (a slice passed with no change); may throw to end the wait. */
   recover?(): void;
+  /** How many tries before sleeping, adapted by `waitSync`: share one between the waits of a primitive. */
+  budget?: SpinBudget;
+}
+
+/** A primitive's spin budget (see {@link SPINS_MAX}). */
+export interface SpinBudget {
+  spins: number;
+}
+
+/** A new spin budget, at its maximum. */
+export function spinBudget(): SpinBudget {
+  return { spins: SPINS_MAX };
 }
 
 /** Checks a timeout in ms (undefined, null or Infinity: no limit) and turns it into a deadline. */
@@ -119,9 +138,17 @@ export function deadlineOf(timeoutMs: number | null | undefined): number {
 export function waitSync(wait: Wait, timeoutMs?: number | null): boolean {
   const deadline = deadlineOf(timeoutMs);
   if (wait.attempt()) return true;
-  for (let i = 0; i < SPINS; i++) if (wait.attempt()) return true;
+  const budget = (wait.budget ??= spinBudget());
+  const spins = budget.spins;
+  for (let i = 0; i < spins; i++) {
+    if (wait.attempt()) {
+      budget.spins = Math.min(SPINS_MAX, spins + (spins >> 3) + 1);
+      return true;
+    }
+  }
   const { words, word, sleepers } = wait;
   const i32 = words.i32;
+  const slept = performance.now();
   Atomics.add(i32, sleepers, 1);
   try {
     for (;;) {
@@ -137,6 +164,7 @@ export function waitSync(wait: Wait, timeoutMs?: number | null): boolean {
     }
   } finally {
     Atomics.sub(i32, sleepers, 1);
+    budget.spins = performance.now() - slept < SHORT_SLEEP_MS ? Math.min(SPINS_MAX, spins * 2) : Math.max(SPINS_MIN, spins >> 1);
   }
 }
 
