@@ -22,7 +22,7 @@ interface Ends {
  * One end of a {@link Pipe} (Python's `Connection`). `send` waits only when the other side has
  * 1 MiB unread; `recv` waits for a message.
  */
-export class Connection<T = unknown> implements SharedObject {
+export class Connection<T = unknown> implements SharedObject, Disposable {
   readonly #incoming: QueueCore | undefined;
   readonly #outgoing: QueueCore | undefined;
   #closed = false;
@@ -95,6 +95,11 @@ export class Connection<T = unknown> implements SharedObject {
   /** Ends this process's use of this end: its later calls throw {@link ClosedError}. Copies in other processes are unaffected. */
   close(): void {
     this.#closed = true;
+  }
+
+  /** `using conn = …` closes it at the end of the block (Python's `with conn:`). */
+  [Symbol.dispose](): void {
+    this.close();
   }
 
   #in(): QueueCore {

@@ -163,7 +163,8 @@ export function queueSuite(method: StartMethod): void {
       await sender.send('one way');
       expect(await receiver.recv()).to.equal('one way');
       expect(() => receiver.sendSync('back')).to.throw(InvalidStateError);
-      sender.close();
+      sender[Symbol.dispose]();
+      expect(sender.closed).to.equal(true);
       expect(() => sender.sendSync('more')).to.throw(ClosedError);
     });
 
