@@ -60,7 +60,11 @@ export class QueueCore {
     this.ring = new Ring(words);
     this.#writers = writers;
     this.#readers = readers;
-    this.#holders = new Holders(words.i32, HOLDERS, HOLDER_ROWS);
+    // Items taken by consumers that died count as done (they ran at most once).
+    this.#holders = new Holders(words.i32, HOLDERS, HOLDER_ROWS, (lost) => {
+      Atomics.sub(words.i32, UNFINISHED, lost);
+      words.wake(UNFINISHED, JOIN_SLEEPERS, EVERYONE);
+    });
   }
 
   /** A new ring of at least `bufferBytes` (rounded up to a power of two), holding at most `maxsize` messages (0: no limit). */
@@ -208,10 +212,7 @@ export class QueueCore {
       word: UNFINISHED,
       sleepers: JOIN_SLEEPERS,
       attempt: () => Atomics.load(i32, UNFINISHED) <= 0,
-      recover: () => {
-        const lost = this.#holders.reclaim();
-        if (lost > 0) Atomics.sub(i32, UNFINISHED, lost);
-      },
+      recover: () => this.#holders.reclaim(),
     };
   }
 

@@ -15,13 +15,16 @@ export class Holders {
   readonly #i32: Int32Array;
   readonly #start: number;
   readonly #rows: number;
+  readonly #giveBack: (count: number) => void;
   /** This process's row, once it has one. */
   #row = -1;
 
-  constructor(i32: Int32Array, start: number, rows: number) {
+  /** @param giveBack - returns what dead holders held (permits to the semaphore, say). */
+  constructor(i32: Int32Array, start: number, rows: number, giveBack: (count: number) => void) {
     this.#i32 = i32;
     this.#start = start;
     this.#rows = rows;
+    this.#giveBack = giveBack;
   }
 
   /** How many words a table of `rows` rows takes. */
@@ -43,8 +46,13 @@ export class Holders {
     Atomics.sub(this.#i32, count, Math.min(n, Atomics.load(this.#i32, count)));
   }
 
-  /** Empties the rows of processes that are gone: the total they held, to give back. */
-  reclaim(): number {
+  /** Empties the rows of processes that are gone, and gives back what they held. */
+  reclaim(): void {
+    const total = this.#reclaimRows();
+    if (total > 0) this.#giveBack(total);
+  }
+
+  #reclaimRows(): number {
     const i32 = this.#i32;
     let total = 0;
     for (let row = 0; row < this.#rows; row++) {
@@ -61,10 +69,14 @@ export class Holders {
   #own(): number {
     const i32 = this.#i32;
     if (this.#row >= 0 && Atomics.load(i32, this.#start + this.#row * 2) === myPid()) return this.#row;
-    for (let row = 0; row < this.#rows; row++) {
-      const at = this.#start + row * 2;
-      const pid = Atomics.load(i32, at);
-      if (pid === myPid() || (pid === 0 && Atomics.compareExchange(i32, at, 0, myPid()) === 0)) return (this.#row = row);
+    // Every row taken: rows of processes that are gone (a pool recycles its workers) are freed once.
+    for (let round = 0; round < 2; round++) {
+      for (let row = 0; row < this.#rows; row++) {
+        const at = this.#start + row * 2;
+        const pid = Atomics.load(i32, at);
+        if (pid === myPid() || (pid === 0 && Atomics.compareExchange(i32, at, 0, myPid()) === 0)) return (this.#row = row);
+      }
+      if (round === 0) this.reclaim();
     }
     return (this.#row = -1);
   }

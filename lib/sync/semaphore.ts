@@ -48,7 +48,10 @@ export class Semaphore implements SharedObject {
       Atomics.store(this.words.i32, VALUE, value);
       Atomics.store(this.words.i32, BOUND, -1);
     }
-    this.#holders = new Holders(this.words.i32, TABLE, HOLDERS);
+    this.#holders = new Holders(this.words.i32, TABLE, HOLDERS, (permits) => {
+      Atomics.add(this.words.i32, VALUE, permits);
+      this.words.wake(VALUE, SLEEPERS, EVERYONE);
+    });
     this.#wait = { words: this.words, word: VALUE, sleepers: SLEEPERS, attempt: () => this.#attempt(), recover: () => this.#recover() };
   }
 
@@ -91,11 +94,7 @@ export class Semaphore implements SharedObject {
   }
 
   #recover(): void {
-    const held = this.#holders.reclaim();
-    if (held > 0) {
-      Atomics.add(this.words.i32, VALUE, held);
-      this.words.wake(VALUE, SLEEPERS, EVERYONE);
-    }
+    this.#holders.reclaim();
   }
 
   /** @internal How it crosses to another process. */
