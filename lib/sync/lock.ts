@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { ReleaseError, TimeoutError } from '../errors';
 import { isAlive, myPid } from '../platform/processes';
 import { kDescribe, registerSharedKind, type SharedDescriptor, type SharedObject } from '../shared/shared-object';
-import { describeWords, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
+import { deadlineOf, describeWords, waitAsync, waitSync, wordsOf, Words, type Wait } from './words';
 
 const OWNER = 0;
 const SLEEPERS = 1;
@@ -67,12 +67,18 @@ abstract class OwnedLock implements SharedObject {
    * the time ran out. Never blocks the event loop.
    */
   acquire(timeoutMs?: number | null): Promise<boolean> {
+    try {
+      if (timeoutMs !== undefined) deadlineOf(timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.#take() || this.reenter()) return Promise.resolve(true);
     return waitAsync(this.#wait, timeoutMs);
   }
 
   /** Takes the lock, blocking this process at most `timeoutMs`: false if the time ran out (Python's `acquire`). */
   acquireSync(timeoutMs?: number | null): boolean {
+    if (timeoutMs !== undefined) deadlineOf(timeoutMs);
     // The free lock first: one compare-and-swap (the uncontended pair costs ~0.1 µs here).
     if (this.#take() || this.reenter()) return true;
     return waitSync(this.#wait, timeoutMs);

@@ -7,6 +7,7 @@ import {
   BrokenBarrierError,
   Condition,
   Event,
+  InvalidArgumentError,
   Lock,
   RawValue,
   ReleaseError,
@@ -57,6 +58,12 @@ export function syncSuite(method: StartMethod): void {
       expect(await waiting).to.equal(true);
       expect(lock.locked()).to.equal(false);
       expect(() => lock.release()).to.throw(ReleaseError);
+      expect(() => lock.acquireSync(-1)).to.throw(InvalidArgumentError);
+      await lock.acquire(Number.NaN).then(
+        () => expect.fail('a NaN timeout was taken'),
+        (e: unknown) => expect(e).to.be.instanceOf(InvalidArgumentError),
+      );
+      expect(lock.locked()).to.equal(false);
     });
 
     it('a worker’s hold blocks the parent’s async acquire, which never blocks the event loop', async () => {
