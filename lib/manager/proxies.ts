@@ -9,8 +9,8 @@ import { clientFor, printable } from './client';
 
 /** What every proxy has: its server and its object there. */
 abstract class Proxy implements SharedObject {
-  /** @internal */
-  protected readonly address: string;
+  /** The address of its Manager's server. */
+  readonly address: string;
   /** @internal */
   protected readonly id: number;
 

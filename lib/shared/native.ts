@@ -41,6 +41,12 @@ export interface NativeMemory {
   futexWait(address: bigint, expected: number, timeoutMs: number): boolean;
   /** Wakes up to `count` processes sleeping on the word at `address`; how many it woke. */
   futexWake(address: bigint, count: number): number;
+  /**
+   * A blocking Unix stream socket connected to `address` (an abstract one starts with NUL): its
+   * fd, for `fs.readSync`/`fs.writeSync`, which Node's own sockets (non-blocking) cannot serve.
+   * Closed when the process execs (forkserver children do not inherit it).
+   */
+  connectUnix(address: string): number;
 }
 
 interface Koffi {
@@ -59,6 +65,9 @@ const SYS_FUTEX = process.arch === 'x64' ? 202 : process.arch === 'ia32' ? 240 :
 const FUTEX_WAIT = 0;
 const FUTEX_WAKE = 1;
 const ETIMEDOUT = 110;
+const AF_UNIX = 1;
+const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
+const SOCKADDR_UN = 2 + 108;
 
 let loaded: NativeMemory | Error | undefined;
 
@@ -103,6 +112,9 @@ function load(): NativeMemory | Error {
   // syscall() is variadic; declared with its futex arguments, integers all, it is called the same
   // way on x86-64 and arm64 Linux. Addresses go as integers: koffi takes pointers it made only.
   const futex = libc.func('long syscall(long nr, uint64_t addr, int op, int val, void *timeout, uint64_t addr2, int val3)');
+  const socket = libc.func('int socket(int domain, int type, int protocol)');
+  const connect = libc.func('int connect(int fd, const void *addr, uint32_t addrlen)');
+  const close = libc.func('int close(int fd)');
   // The relative timeout, a struct timespec; a wake costs ~0.8 µs here, a wait that times out its time.
   const timespec = Buffer.alloc(16);
   // koffi takes pointers it made, not numbers: one made from an address is read back from memory.
@@ -140,5 +152,22 @@ function load(): NativeMemory | Error {
       return futex(SYS_FUTEX, address, FUTEX_WAIT, expected | 0, timespec, 0n, 0) === 0 || koffi.errno() !== ETIMEDOUT;
     },
     futexWake: (address, count) => futex(SYS_FUTEX, address, FUTEX_WAKE, count, null, 0n, 0) as number,
+    connectUnix(address) {
+      // struct sockaddr_un: the family, then the path, padded with NULs to its full 108 bytes as
+      // Node (libuv) binds abstract names: an abstract name's length is part of the name.
+      const path = Buffer.from(address, 'latin1');
+      if (path.length > SOCKADDR_UN - 2) throw new Error(`the socket address is longer than ${SOCKADDR_UN - 2} bytes`);
+      const sockaddr = Buffer.alloc(SOCKADDR_UN);
+      sockaddr.writeUInt16LE(AF_UNIX, 0);
+      path.copy(sockaddr, 2);
+      const fd = socket(AF_UNIX, SOCK_STREAM_CLOEXEC, 0) as number;
+      if (fd < 0) throw Object.assign(new Error(`socket() failed (errno ${koffi.errno()})`), { errno: koffi.errno() });
+      if ((connect(fd, sockaddr, sockaddr.length) as number) !== 0) {
+        const code = koffi.errno();
+        close(fd);
+        throw Object.assign(new Error(`connect() failed (errno ${code})`), { errno: code });
+      }
+      return fd;
+    },
   });
 }

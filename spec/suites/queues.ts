@@ -208,6 +208,22 @@ export function queueSuite(method: StartMethod): void {
       expect(proc.exitCode).to.equal(0);
     });
 
+    it('Manager: workers make blocking round trips; a server killed mid-loop ends the task’s calls with ManagerClosedError', async () => {
+      const pool = pools.create({ processes: 1 });
+      const manager = await Manager.start();
+      try {
+        const d = manager.dict<string, number>();
+        expect(await pool.apply(tasks.managerClientKind, [d])).to.equal('BlockingManagerClient');
+        const started = new Event();
+        const looping = pool.apply(tasks.untilManagerGone, [d, started]);
+        expect(await started.wait(DEADLINE)).to.equal(true);
+        process.kill(manager.pid, 'SIGKILL');
+        expect(await looping).to.equal('ManagerClosedError');
+      } finally {
+        await manager.shutdown();
+      }
+    });
+
     it('Manager: a proxy used after the server is killed rejects with ManagerClosedError, nothing hangs', async () => {
       const manager = await Manager.start();
       const d = manager.dict<string, number>();
