@@ -30,12 +30,7 @@ export type { ProcessOptions, ProcessInfo } from './process';
 export type { ForkServerStatus } from './launchers/forkserver';
 export { SharedMemory, ShareableList, RawValue, RawArray } from './shared';
 export type { SharedMemoryOptions, ShareableValue, Typecode, TypeName, PythonTypecode, ElementOf, ArrayFor } from './shared';
-export { Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier, Value, SharedArray } from './sync';
-export type { AnyLock, Held, HoldOptions, BarrierOptions, SynchronizedOptions } from './sync';
-export { Queue, JoinableQueue, SimpleQueue, Pipe, Connection } from './queues';
-export type { QueueOptions } from './queues';
-export { Manager, DictProxy, ListProxy, NamespaceProxy } from './manager';
-export type { ManagerOptions } from './manager';
+export * from './coordination';
 export type { Task, TaskRef, TaskFunction } from './tasks/task-ref';
 export {
   ErrorCodes,

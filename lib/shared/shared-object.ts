@@ -29,9 +29,18 @@ export function registerSharedKind(kind: string, revive: (descriptor: SharedDesc
   revivers.set(kind, revive);
 }
 
+/** Modules that register kinds, by kind, for kinds whose module was not loaded yet. */
+const loaders = new Map<string, () => unknown>();
+
+/** Says which module registers `kinds` (it is loaded when one of them first arrives). */
+export function registerKindLoader(kinds: readonly string[], load: () => unknown): void {
+  for (const kind of kinds) loaders.set(kind, load);
+}
+
 /** Rebuilds the shared object a descriptor describes (one nested in another object's descriptor). */
 export function reviveShared(descriptor: SharedDescriptor): unknown {
   used = true;
+  if (!revivers.has(descriptor.kind)) loaders.get(descriptor.kind)?.();
   const revive = revivers.get(descriptor.kind);
   if (!revive) throw new Error(`procpool payload: unknown kind of shared object '${String(descriptor.kind)}'`);
   return revive(descriptor);
