@@ -70,9 +70,8 @@ async function pythonRuns(runs: number): Promise<Record<string, number[]> | stri
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, json: { type: 'string' } } });
-  const runs = Number(values.runs ?? 5);
+/** Runs the coordination workloads `runs` times on each side and prints the table. */
+export async function runCoordination(runs: number, json?: string): Promise<void> {
   const samples: Record<string, number[]> = Object.fromEntries(ROWS.map((r) => [r.key, []]));
   const pool = new Pool({ processes: 2 });
   const manager = await Manager.start();
@@ -99,10 +98,14 @@ async function main(): Promise<void> {
   console.log(`\ncoordination — Node ${process.version}, median (min–max) of ${runs} runs; ratio = procpool ÷ Python (same run)\n`);
   console.log(table(['workload', 'procpool', 'Python', 'ratio', 'target', 'met'], rows));
   if (typeof python === 'string') console.log(`\n${python}`);
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ runs, procpool: samples, python }, null, 2)}\n`);
+  if (json) writeFileSync(json, `${JSON.stringify({ runs, procpool: samples, python }, null, 2)}\n`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// `node dist/scripts/bench/coordination.js [--runs N] [--json FILE]`: this half alone.
+if (require.main === module) {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, json: { type: 'string' } } });
+  runCoordination(Number(values.runs ?? 5), values.json).catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

@@ -16,6 +16,7 @@ import { pythonAdapter } from './peers/python';
 import { tinypoolAdapter } from './peers/tinypool';
 import { workerpoolAdapter } from './peers/workerpool';
 import type { MemoryFigures } from './memory';
+import { runCoordination } from './coordination';
 import { closeProcpoolContexts, procpoolAdapter } from './procpool';
 import { serialAdapter } from './serial';
 
@@ -251,6 +252,8 @@ async function main(): Promise<void> {
     }));
     writeFileSync(options.svg, renderChart('procpool benchmark', `${date} · Node ${process.version} · ${WORKERS} workers · median, whiskers min–max of ${options.runs} runs`, panels));
   }
+  // Locks, events, queues and the Manager against Python's multiprocessing (--only coordination: this alone).
+  if (!options.only || options.only.includes('coordination')) await runCoordination(options.runs);
 }
 
 main().catch((error: unknown) => {
