@@ -25,6 +25,7 @@ export const ErrorCodes = {
   SHARED_MEMORY_NOT_FOUND: 'PROCPOOL_SHARED_MEMORY_NOT_FOUND',
   SHARED_MEMORY_FULL: 'PROCPOOL_SHARED_MEMORY_FULL',
   INDEX: 'PROCPOOL_INDEX',
+  QUEUE_FULL: 'PROCPOOL_QUEUE_FULL',
   /** Node's own code for aborted operations, so `error.code === 'ABORT_ERR'` checks work. */
   ABORTED: 'ABORT_ERR',
 } as const;
@@ -60,6 +61,19 @@ export class ProcPoolError extends Error {
 export class PoolClosedError extends ProcPoolError {
   constructor(message = 'The pool is closed: it accepts no new tasks after close() or terminate(). Create a new Pool.') {
     super(message, ErrorCodes.POOL_CLOSED);
+  }
+}
+
+/**
+ * A submission would have queued more tasks than the pool's `maxQueue` allows (a `map` counts its
+ * chunks). Nothing of it was queued; wait for the pool's `'drain'` event (or `drained()`) and retry.
+ */
+export class QueueFullError extends ProcPoolError {
+  /** The pool's `maxQueue`. */
+  readonly maxQueue: number;
+  constructor(maxQueue: number) {
+    super(`The pool's queue is full (maxQueue ${maxQueue}): wait for its 'drain' event before submitting more.`, ErrorCodes.QUEUE_FULL);
+    this.maxQueue = maxQueue;
   }
 }
 

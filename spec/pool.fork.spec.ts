@@ -7,6 +7,7 @@ import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
 import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
+import { serviceSuite } from './suites/service';
 import { sharedMemorySuite } from './suites/shared-memory';
 
 describe("startMethod 'fork'", () => {
@@ -19,4 +20,5 @@ describe("startMethod 'fork'", () => {
   resilienceSuite('fork');
   issue9Suite('fork');
   sharedMemorySuite('fork');
+  serviceSuite('fork');
 });
