@@ -33,6 +33,21 @@ export const ErrorCodes = {
 /** One of {@link ErrorCodes}' values. */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * Gives a class's prototype its `name` and its brand (the names of the class and its ancestors up
+ * to Error), once per class: on the prototype, as native errors keep their `name`, rather than on
+ * every instance, since defining own properties on an error costs ~0.4 µs each and some errors
+ * are frequent (QueueFullError).
+ */
+function brand(target: { readonly name: string; readonly prototype: object }): void {
+  const proto = target.prototype;
+  if (Object.prototype.hasOwnProperty.call(proto, kKinds)) return;
+  const kinds: string[] = [];
+  for (let c: unknown = target; c && c !== Error; c = Object.getPrototypeOf(c)) kinds.push((c as { name: string }).name);
+  Object.defineProperty(proto, 'name', { value: target.name, configurable: true, writable: true });
+  Object.defineProperty(proto, kKinds, { value: Object.freeze(kinds) });
+}
+
 /** Base class of every error procpool raises. */
 export class ProcPoolError extends Error {
   /** Stable identifier of the error's kind, e.g. `'PROCPOOL_WORKER_LOST'`. */
@@ -41,13 +56,8 @@ export class ProcPoolError extends Error {
   constructor(message: string, code: ErrorCode | 'PROCPOOL_ERROR' = 'PROCPOOL_ERROR', options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    // The name of the concrete class; own and non-enumerable, like Error's own properties.
-    Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
-    const kinds: string[] = [];
-    for (let c: unknown = new.target; c && c !== Error; c = Object.getPrototypeOf(c)) {
-      kinds.push((c as { name: string }).name);
-    }
-    Object.defineProperty(this, kKinds, { value: kinds });
+    // The name of the concrete class, non-enumerable and inherited, like a native error's.
+    brand(new.target);
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -72,7 +82,12 @@ export class QueueFullError extends ProcPoolError {
   /** The pool's `maxQueue`. */
   readonly maxQueue: number;
   constructor(maxQueue: number) {
+    // A refusal is flow control that a service under load may meet thousands of times a second, so
+    // it carries no stack frames: capturing them costs ~2.5 µs here, the whole refusal ~0.5 µs.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`The pool's queue is full (maxQueue ${maxQueue}): wait for its 'drain' event before submitting more.`, ErrorCodes.QUEUE_FULL);
+    Error.stackTraceLimit = stackTraceLimit;
     this.maxQueue = maxQueue;
   }
 }
