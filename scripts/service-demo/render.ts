@@ -1,0 +1,40 @@
+// The demo service's CPU-bound handler: markdown to HTML with `marked`, a real library's work.
+import type { marked as Marked } from 'marked' with { 'resolution-mode': 'import' };
+
+// marked is an ES module; Node 20.19+ require()s it synchronously, so this stays a CommonJS task module.
+const { marked } = require('marked') as { marked: typeof Marked };
+
+/** Renders `markdown` to HTML (synchronously: a CPU-bound task). */
+export function render(markdown: string): string {
+  return marked.parse(markdown, { async: false });
+}
+
+/** A markdown document of about `kb` kilobytes: headings, lists, emphasis, code, tables, links. */
+export function sampleDocument(kb: number): string {
+  const section = (i: number): string =>
+    [
+      `## Section ${i}`,
+      '',
+      `Some *emphasis*, some **strong text**, \`inline code\` and a [link](https://example.org/${i}).`,
+      '',
+      '- one item',
+      '- another item with `code`',
+      '  - a nested item',
+      '',
+      '| a | b | c |',
+      '|---|---|---|',
+      `| ${i} | ${i * 2} | ${i * 3} |`,
+      '',
+      '```js',
+      `const x${i} = ${i};`,
+      '```',
+      '',
+    ].join('\n');
+  const parts: string[] = ['# A document', ''];
+  for (let i = 0, size = 0; size < kb * 1024; i++) {
+    const s = section(i);
+    parts.push(s);
+    size += s.length;
+  }
+  return parts.join('\n');
+}
