@@ -1,7 +1,8 @@
 // `npm run service-demo`: a small node:http service that renders markdown (marked) in a procpool
 // pool, driven by autocannon for `--duration` s with no fault, then for as long while one of its
-// workers is SIGKILLed every `--kill-every` ms, for each start method. Prints requests served,
-// p50/p99 latency, failed and hung requests, and the with-kills ÷ without-kills ratios.
+// workers is SIGKILLed every `--kill-every` ms, for each start method (`--repeat` times,
+// alternating). Prints requests served, p50/p99 latency, failed and hung requests, and the
+// with-kills ÷ without-kills ratios. Workers warm V8 up in their initializer (`--warm` renders).
 // `--json FILE` writes the figures; spec/service-demo.spec.ts runs a short version.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -10,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { table } from '../lib/stats';
+import { summarize, table } from '../lib/stats';
 import type { ServerReport } from './server';
 
 /** One load run against one server. */
@@ -30,11 +31,12 @@ export interface DemoRun {
   readonly slowestFailureMs: number;
 }
 
-async function runOnce(startMethod: string, killEveryMs: number, durationS: number, connections: number): Promise<DemoRun> {
-  const server = spawn(process.execPath, [join(__dirname, 'server.js'), '--start-method', startMethod, '--kill-every', String(killEveryMs)], {
+async function runOnce(startMethod: string, killEveryMs: number, durationS: number, connections: number, server: readonly string[]): Promise<DemoRun> {
+  const args = ['--start-method', startMethod, '--kill-every', String(killEveryMs), ...server];
+  const child = spawn(process.execPath, [join(__dirname, 'server.js'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const lines = createInterface({ input: server.stdout });
+  const lines = createInterface({ input: child.stdout });
   const next = async (): Promise<Record<string, unknown>> => {
     const [line] = (await once(lines, 'line')) as [string];
     return JSON.parse(line) as Record<string, unknown>;
@@ -43,9 +45,9 @@ async function runOnce(startMethod: string, killEveryMs: number, durationS: numb
     const { port } = (await next()) as { port: number };
     const result = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: durationS, timeout: 10 });
     const reported = next();
-    server.kill('SIGTERM');
+    child.kill('SIGTERM');
     const report = (await reported) as unknown as ServerReport;
-    await once(server, 'exit');
+    await once(child, 'exit');
     return {
       startMethod,
       killEveryMs,
@@ -59,7 +61,7 @@ async function runOnce(startMethod: string, killEveryMs: number, durationS: numb
       slowestFailureMs: report.slowestFailureMs,
     };
   } finally {
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
@@ -70,46 +72,53 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '10' },
       'kill-every': { type: 'string', default: '1000' },
       connections: { type: 'string', default: '8' },
+      // 'fork': spares kept booted; one per worker boot that a kill rate can overlap.
+      spares: { type: 'string', default: '1' },
+      // Renders each worker does in its initializer, warming V8 up before it takes requests.
+      warm: { type: 'string', default: '100' },
+      repeat: { type: 'string', default: '1' },
       json: { type: 'string' },
     },
   });
   const duration = Number(values.duration);
   const killEvery = Number(values['kill-every']);
   const connections = Number(values.connections);
+  const repeat = Number(values.repeat);
+  const server = ['--spares', values.spares, '--warm', values.warm];
   const runs: DemoRun[] = [];
   const rows: string[][] = [];
+  const median = (xs: number[]): number => summarize(xs).median;
   for (const method of values.methods.split(',')) {
-    // Back to back: the no-fault run, then the run with kills.
-    const calm = await runOnce(method, 0, duration, connections);
-    const faulty = await runOnce(method, killEvery, duration, connections);
-    runs.push(calm, faulty);
-    for (const run of [calm, faulty]) {
-      const failed = Object.entries(run.failed).map(([status, n]) => `${n}×${status}`).join(' ') || '0';
+    // Back to back, alternating, `repeat` times: the no-fault run, then the run with kills. The
+    // ratios are of medians, so a change in the machine's other load weighs on both alike.
+    const calm: DemoRun[] = [];
+    const faulty: DemoRun[] = [];
+    for (let i = 0; i < repeat; i++) {
+      calm.push(await runOnce(method, 0, duration, connections, server));
+      faulty.push(await runOnce(method, killEvery, duration, connections, server));
+    }
+    runs.push(...calm, ...faulty);
+    for (const group of [calm, faulty]) {
+      const failed: Record<string, number> = {};
+      for (const run of group) for (const [status, n] of Object.entries(run.failed)) failed[status] = (failed[status] ?? 0) + n;
       rows.push([
         method,
-        run.killEveryMs ? `SIGKILL every ${run.killEveryMs} ms (${run.kills})` : 'no fault',
-        String(run.served),
-        run.requestsPerSecond.toFixed(0),
-        run.p50Ms.toFixed(1),
-        run.p99Ms.toFixed(1),
-        failed,
-        run.slowestFailureMs ? run.slowestFailureMs.toFixed(1) : '-',
-        String(run.hung),
+        group[0].killEveryMs ? `SIGKILL every ${group[0].killEveryMs} ms (${group.reduce((n, r) => n + r.kills, 0)})` : 'no fault',
+        String(group.reduce((n, r) => n + r.served, 0)),
+        median(group.map((r) => r.requestsPerSecond)).toFixed(0),
+        median(group.map((r) => r.p50Ms)).toFixed(1),
+        median(group.map((r) => r.p99Ms)).toFixed(1),
+        Object.entries(failed).map(([status, n]) => `${n}×${status}`).join(' ') || '0',
+        group[0].killEveryMs ? Math.max(...group.map((r) => r.slowestFailureMs)).toFixed(1) : '-',
+        String(group.reduce((n, r) => n + r.hung, 0)),
       ]);
     }
-    rows.push([
-      method,
-      'with kills ÷ without',
-      '',
-      `×${(faulty.requestsPerSecond / calm.requestsPerSecond).toFixed(2)}`,
-      '',
-      `×${(faulty.p99Ms / calm.p99Ms).toFixed(2)}`,
-      '',
-      '',
-      '',
-    ]);
+    const ratio = (pick: (r: DemoRun) => number): string => `×${(median(faulty.map(pick)) / median(calm.map(pick))).toFixed(2)}`;
+    rows.push([method, 'with kills ÷ without', '', ratio((r) => r.requestsPerSecond), '', ratio((r) => r.p99Ms), '', '', '']);
   }
-  console.log(`service demo: markdown rendering (marked) behind node:http, autocannon ${connections} connections, ${duration} s per run`);
+  const warmth = Number(values.warm) > 0 ? `, workers warmed by ${values.warm} renders in their initializer` : '';
+  console.log(`service demo: markdown rendering (marked) behind node:http, autocannon ${connections} connections, ${duration} s per run${warmth}`);
+  if (repeat > 1) console.log(`${repeat} runs of each, alternating: served, failed, hung and kills are totals; req/s, p50 and p99 medians`);
   console.log(table(['start method', 'run', 'served', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'slowest failure ms', 'hung'], rows));
   if (values.json) writeFileSync(values.json, JSON.stringify(runs, null, 2));
 }

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool, QueueFullError, type StartMethod } from '../../lib';
-import { render, sampleDocument } from './render';
+import { render, sampleDocument, warmUp } from './render';
 
 /** What the server reports when it stops. */
 export interface ServerReport {
@@ -28,9 +28,19 @@ function main(): void {
       processes: { type: 'string', default: '2' },
       'kill-every': { type: 'string', default: '0' },
       'document-kb': { type: 'string', default: '16' },
+      spares: { type: 'string', default: '1' },
+      // Renders each worker does in its initializer before it takes requests (0: none).
+      warm: { type: 'string', default: '0' },
     },
   });
-  const pool = new Pool({ startMethod: values['start-method'] as StartMethod, processes: Number(values.processes) });
+  const startMethod = values['start-method'] as StartMethod;
+  const warm = Number(values.warm);
+  const pool = new Pool({
+    startMethod,
+    processes: Number(values.processes),
+    ...(startMethod === 'fork' ? { spares: Number(values.spares) } : {}),
+    ...(warm > 0 ? { initializer: warmUp, initargs: [warm] as [number] } : {}),
+  });
   const document = sampleDocument(Number(values['document-kb']));
   const failed: Record<string, number> = {};
   let slowestFailureMs = 0;

@@ -12,6 +12,7 @@ import {
   type MapProgress,
   type Pool,
   type StartMethod,
+  WorkerLostError,
 } from '../../lib';
 import * as tasks from '../../fixtures/tasks';
 import * as service from '../../fixtures/service-tasks';
@@ -129,6 +130,10 @@ export function serviceSuite(method: StartMethod): void {
       expect((await rejection(pool.apply(service.reportThenThrow, ['boom'], { onProgress: (v) => seen.push(v) }))).message).to.equal('boom');
       expect(seen).to.deep.equal(['about to fail']);
       expect(await pool.apply(service.reportFunction, [])).to.equal('SerializationError');
+      // A crash after a report fails the call as any crash does; the report still arrived first.
+      const crashed: unknown[] = [];
+      expect(await rejection(pool.apply(service.reportThenCrash, [], { onProgress: (v) => crashed.push(v) }))).to.be.instanceOf(WorkerLostError);
+      expect(crashed).to.deep.equal(['about to crash']);
       expect(await rejection(pool.apply(service.countTo, [1], { onProgress: 'no' as never }))).to.be.instanceOf(InvalidArgumentError);
       // A listener added after the result settled hears nothing, and the pool goes on as before.
       expect(await pool.apply(tasks.square, [7])).to.equal(49);
