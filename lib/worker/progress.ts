@@ -2,6 +2,15 @@ import { performance } from 'node:perf_hooks';
 import type { CurrentTask } from '../tasks/current-task';
 import { PROGRESS_INTERVAL_MS } from '../transport/protocol';
 
+/**
+ * A chunk's items are counted without a clock read each: the clock is read about this often (ms),
+ * the stride between reads adapting to how quick the items are, so a map of no-ops pays an
+ * increment per item and a slow item is still reported as it ends.
+ */
+const ITEM_CHECK_MS = 5;
+/** Most items between two clock reads. */
+const MAX_STRIDE = 1024;
+
 /** Where coalesced progress goes (one Progress frame each); throws if `value` cannot be serialized. */
 export type ProgressSend = (taskId: number, completed: number, hasValue: boolean, value: unknown) => void;
 
@@ -24,6 +33,10 @@ export class TaskProgress implements CurrentTask {
   #valuePending = false;
   #lastSent = -Infinity;
   #timer: NodeJS.Timeout | undefined;
+  /** The item count at which the clock is read next, and when and at which count it was last read (-1: not yet). */
+  #nextCheck = 1;
+  #checkedAt = -1;
+  #checkedItems = 0;
 
   constructor(private readonly send: ProgressSend) {}
 
@@ -37,6 +50,8 @@ export class TaskProgress implements CurrentTask {
     this.#dirty = false;
     this.#valuePending = false;
     this.#lastSent = -Infinity;
+    this.#nextCheck = 1;
+    this.#checkedAt = -1;
   }
 
   /** The task ends (its answer goes next): the last value it reported goes first. */
@@ -56,13 +71,19 @@ export class TaskProgress implements CurrentTask {
 
   /** One more item of the running chunk is done. */
   item(): void {
-    this.#completed++;
-    this.#changed();
+    if (++this.#completed < this.#nextCheck) return;
+    const now = performance.now();
+    const elapsed = now - this.#checkedAt;
+    const items = this.#completed - this.#checkedItems;
+    const stride = this.#checkedAt < 0 ? 1 : elapsed <= 0 ? MAX_STRIDE : Math.floor((items * ITEM_CHECK_MS) / elapsed);
+    this.#nextCheck = this.#completed + Math.max(1, Math.min(MAX_STRIDE, stride));
+    this.#checkedAt = now;
+    this.#checkedItems = this.#completed;
+    this.#changed(now);
   }
 
-  #changed(): void {
+  #changed(now = performance.now()): void {
     this.#dirty = true;
-    const now = performance.now();
     if (now - this.#lastSent >= PROGRESS_INTERVAL_MS) {
       this.#flush(true);
       return;
