@@ -2,7 +2,7 @@
 // pool, driven by autocannon for `--duration` s with no fault, then for as long while one of its
 // workers is SIGKILLed every `--kill-every` ms, for each start method (`--repeat` times,
 // alternating). Prints requests served, p50/p99 latency, failed and hung requests, and the
-// with-kills ÷ without-kills ratios. Workers warm V8 up in their initializer (`--warm` renders).
+// with-kills ÷ without-kills ratios. `--warm N`: workers render N samples in their initializer first.
 // `--json FILE` writes the figures; spec/service-demo.spec.ts runs a short version.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       // 'fork': spares kept booted; one per worker boot that a kill rate can overlap.
       spares: { type: 'string', default: '1' },
       // Renders each worker does in its initializer, warming V8 up before it takes requests.
-      warm: { type: 'string', default: '100' },
+      warm: { type: 'string', default: '0' },
       repeat: { type: 'string', default: '1' },
       json: { type: 'string' },
     },

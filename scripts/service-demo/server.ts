@@ -70,12 +70,17 @@ function main(): void {
 
   const killEvery = Number(values['kill-every']);
   let killer: NodeJS.Timeout | undefined;
+  // The workers serving requests: a kill hits one of them, never a worker still starting (killing
+  // those would count as failed starts, and enough in a row stop the pool, as they should).
+  const serving = new Set<number>();
+  pool.on('workerStart', ({ pid }) => serving.add(pid));
+  pool.on('workerExit', ({ pid }) => serving.delete(pid));
   void pool.ready().then(() => {
     server.listen(0, '127.0.0.1', () => {
       process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
       if (killEvery > 0) {
         killer = setInterval(() => {
-          const pids = pool.pids;
+          const pids = [...serving];
           if (!pids.length) return;
           try {
             process.kill(pids[Math.floor(Math.random() * pids.length)], 'SIGKILL');
