@@ -76,6 +76,8 @@ async function main(): Promise<void> {
       spares: { type: 'string', default: '1' },
       // Renders each worker does in its initializer, warming V8 up before it takes requests.
       warm: { type: 'string', default: '0' },
+      // 'markdown' (marked: JavaScript that V8 must warm up in each new worker) or 'pbkdf2' (native).
+      handler: { type: 'string', default: 'markdown' },
       repeat: { type: 'string', default: '1' },
       json: { type: 'string' },
     },
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
   const killEvery = Number(values['kill-every']);
   const connections = Number(values.connections);
   const repeat = Number(values.repeat);
-  const server = ['--spares', values.spares, '--warm', values.warm];
+  const server = ['--spares', values.spares, '--warm', values.warm, '--handler', values.handler];
   const runs: DemoRun[] = [];
   const rows: string[][] = [];
   const median = (xs: number[]): number => summarize(xs).median;
@@ -117,7 +119,8 @@ async function main(): Promise<void> {
     rows.push([method, 'with kills ÷ without', '', ratio((r) => r.requestsPerSecond), '', ratio((r) => r.p99Ms), '', '', '']);
   }
   const warmth = Number(values.warm) > 0 ? `, workers warmed by ${values.warm} renders in their initializer` : '';
-  console.log(`service demo: markdown rendering (marked) behind node:http, autocannon ${connections} connections, ${duration} s per run${warmth}`);
+  const work = values.handler === 'pbkdf2' ? 'PBKDF2 key derivation (node:crypto)' : 'markdown rendering (marked)';
+  console.log(`service demo: ${work} behind node:http, autocannon ${connections} connections, ${duration} s per run${warmth}`);
   if (repeat > 1) console.log(`${repeat} runs of each, alternating: served, failed, hung and kills are totals; req/s, p50 and p99 medians`);
   console.log(table(['start method', 'run', 'served', 'req/s', 'p50 ms', 'p99 ms', 'failed', 'slowest failure ms', 'hung'], rows));
   if (values.json) writeFileSync(values.json, JSON.stringify(runs, null, 2));

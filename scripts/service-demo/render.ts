@@ -1,4 +1,5 @@
 // The demo service's CPU-bound handler: markdown to HTML with `marked`, a real library's work.
+import { pbkdf2Sync } from 'node:crypto';
 import type { marked as Marked } from 'marked' with { 'resolution-mode': 'import' };
 
 // marked is an ES module; Node 20.19+ require()s it synchronously, so this stays a CommonJS task module.
@@ -47,4 +48,12 @@ export function sampleDocument(kb: number): string {
 export function warmUp(rounds: number): void {
   const sample = sampleDocument(4);
   for (let i = 0; i < rounds; i++) render(sample);
+}
+
+/**
+ * The other handler: a password-style key derivation (node:crypto's PBKDF2, OpenSSL's work), CPU-bound
+ * like rendering but native code, so a fresh worker is as fast as an old one (no JIT to warm up).
+ */
+export function derive(text: string, iterations: number): string {
+  return pbkdf2Sync(text, 'procpool-demo', iterations, 32, 'sha256').toString('hex');
 }

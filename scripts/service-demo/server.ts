@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool, QueueFullError, type StartMethod } from '../../lib';
-import { render, sampleDocument, warmUp } from './render';
+import { derive, render, sampleDocument, warmUp } from './render';
 
 /** What the server reports when it stops. */
 export interface ServerReport {
@@ -31,6 +31,8 @@ function main(): void {
       spares: { type: 'string', default: '1' },
       // Renders each worker does in its initializer before it takes requests (0: none).
       warm: { type: 'string', default: '0' },
+      // 'markdown' (marked, JIT-compiled JavaScript) or 'pbkdf2' (node:crypto, native code).
+      handler: { type: 'string', default: 'markdown' },
     },
   });
   const startMethod = values['start-method'] as StartMethod;
@@ -49,8 +51,9 @@ function main(): void {
 
   const server = createServer((request, response) => {
     const start = performance.now();
-    // The body is the document: every request renders the same work.
-    pool.apply(render, [document]).then(
+    // Every request does the same work.
+    const work = values.handler === 'pbkdf2' ? pool.apply(derive, [request.url ?? '/', 20_000]) : pool.apply(render, [document]);
+    work.then(
       (html) => {
         answered++;
         response.end(html);
@@ -65,7 +68,6 @@ function main(): void {
         response.end(`${(error as Error).name}: ${(error as Error).message.split('\n')[0]}`);
       },
     );
-    void request;
   });
 
   const killEvery = Number(values['kill-every']);
