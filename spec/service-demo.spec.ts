@@ -16,18 +16,20 @@ const demo = join(__dirname, '..', 'dist', 'scripts', 'service-demo', 'index.js'
 describe('service demo (node:http + marked + autocannon, workers SIGKILLed)', function () {
   this.timeout(120_000);
 
-  it("serves under load with 'fork' while a worker is killed every 500 ms: no hung request, failures only from kills, each a 500", async () => {
-    const json = tempFile('service-demo', 'runs.json');
-    await run(process.execPath, [demo, '--methods', 'fork', '--duration', '2', '--kill-every', '500', '--connections', '4', '--json', json], { timeout: 100_000 });
-    const [calm, faulty] = JSON.parse(readFileSync(json, 'utf8')) as DemoRun[];
-    expect(calm.served).to.be.above(0);
-    expect(calm.failed).to.deep.equal({});
-    expect(calm.hung).to.equal(0);
-    expect(faulty.served).to.be.above(0);
-    expect(faulty.hung).to.equal(0);
-    expect(faulty.kills).to.be.above(0);
-    // A killed worker costs at most the one request it was rendering; the rest run elsewhere.
-    expect(Object.keys(faulty.failed).every((status) => status === '500')).to.equal(true);
-    expect(faulty.failed['500'] ?? 0).to.be.at.most(faulty.kills);
-  });
+  for (const method of ['fork', 'spawn', 'forkserver']) {
+    it(`serves under load with '${method}' while a worker is killed every 500 ms: no hung request, failures only from kills, each a 500`, async () => {
+      const json = tempFile('service-demo', 'runs.json');
+      await run(process.execPath, [demo, '--methods', method, '--duration', '2', '--kill-every', '500', '--connections', '4', '--json', json], { timeout: 100_000 });
+      const [calm, faulty] = JSON.parse(readFileSync(json, 'utf8')) as DemoRun[];
+      expect(calm.served).to.be.above(0);
+      expect(calm.failed).to.deep.equal({});
+      expect(calm.hung).to.equal(0);
+      expect(faulty.served).to.be.above(0);
+      expect(faulty.hung).to.equal(0);
+      expect(faulty.kills).to.be.above(0);
+      // A killed worker costs at most the one request it was rendering; the rest run elsewhere.
+      expect(Object.keys(faulty.failed).every((status) => status === '500')).to.equal(true);
+      expect(faulty.failed['500'] ?? 0).to.be.at.most(faulty.kills);
+    });
+  }
 });
