@@ -59,3 +59,12 @@ export {
   ManagerClosedError,
 } from './errors';
 export type { ErrorCode, WorkerExitInfo, UnknownExitReason } from './errors';
+// Running a service: backpressure, progress, context, measurement, shutdown.
+export { reportProgress } from './tasks/progress';
+export { taskContext } from './tasks/task-context';
+export { PROGRESS_INTERVAL_MS } from './transport/protocol';
+export { STATS_WINDOW_MS } from './pool/stats';
+export type { ApplyOptions, MapProgress } from './pool/call-options';
+export type { MaxQueue } from './pool/backpressure';
+export type { LatencyStats, WindowStats } from './pool/stats';
+export type { ShutdownOptions, ShutdownResult } from './pool/shutdown';

@@ -6,6 +6,7 @@ import { detectTsLoader } from './tasks/ts-loader';
 import { resolveModuleSpecifier, type Task, type TaskFunction } from './tasks/task-ref';
 import { checkArray, checkInteger, checkString, checkTimeout } from './validate';
 import type { TaskPolicy } from './pool/task';
+import { resolveMaxQueue, type MaxQueue } from './pool/backpressure';
 import { checkStartMethod, getStartMethod } from './start-method';
 
 /** Options of `new Pool(options)`. Every one is optional. */
@@ -116,6 +117,20 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    * @default 1000
    */
   killGracePeriod?: number;
+  /**
+   * Most tasks the queue may hold (a `map` chunk counts as one; `imap` is bounded by its own
+   * look-ahead and not counted against it). A submission that would queue more rejects at once with
+   * `QueueFullError`; the pool emits `'drain'` when the queue falls below the limit again.
+   * `'auto'` is processes × processes.
+   * @default Infinity (unbounded, as Python)
+   */
+  maxQueue?: MaxQueue;
+  /**
+   * Called at every submission that passes no `context` of its own; what it returns (if not
+   * undefined) travels with the task, which reads it with `taskContext()`. E.g. the active
+   * OpenTelemetry trace id, so the work in the worker joins the caller's trace.
+   */
+  context?: () => unknown;
 }
 
 /** Options with every default applied, as the engine and launchers take them. */
@@ -134,6 +149,7 @@ export interface ResolvedPoolOptions {
   readonly launch: LaunchOptions;
   readonly tsLoader: string | undefined;
   readonly preload: readonly string[];
+  readonly maxQueue: number;
 }
 
 
@@ -186,6 +202,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
     spares: options.spares ?? 1,
     tsLoader: tsLoader?.register,
     preload: (options.preload ?? []).map(resolveModuleSpecifier),
+    maxQueue: resolveMaxQueue(options.maxQueue, processes),
     launch: {
       env,
       execArgv: options.execArgv ? [...options.execArgv] : inheritExecArgv(process.execArgv),

@@ -207,6 +207,8 @@ export class Process<F extends TaskFunction = TaskFunction> {
       received: () => {},
       started: () => {},
       overMemory: () => {},
+      // A Process target has no caller to report to.
+      progress: () => {},
       answered: (_task, ok, value) => {
         if (ok) return;
         this.#targetFailed = true;

@@ -8,8 +8,9 @@ import { AsyncResult } from '../lib/pool/async-result';
 import { PoolEngine, type EngineConfig } from '../lib/pool/engine';
 import { PoolEventSink, type PoolEventMap } from '../lib/pool/events';
 import type { PoolTask, TaskPolicy } from '../lib/pool/task';
-import { ExitingCodec } from '../lib/transport/codecs';
+import { ExitingCodec, READY_FRAME } from '../lib/transport/codecs';
 import { TaskKind } from '../lib/transport/protocol';
+import { encodeContext } from '../lib/pool/call-options';
 import { FakeLauncher, type FakeWorker } from './support/fake-worker';
 import { waitFor } from './support/processes';
 
@@ -49,7 +50,7 @@ function setup(config: Partial<EngineConfig> = {}, launcher = new FakeLauncher()
   const until = async (predicate: () => boolean): Promise<void> => {
     expect(await waitFor(predicate, DEADLINE, 1)).to.equal(true);
   };
-  return { engine, launcher, exits, call, tasks, worker, until };
+  return { engine, launcher, exits, call, tasks, worker, until, emitter };
 }
 
 /** Answers a worker's first task after 5 ms, so the engine measures the function as slow (≥ 1 ms): it then keeps two tasks in a worker. */
@@ -229,6 +230,74 @@ describe('engine (in-process, fake workers)', () => {
     for (const w of workers.filter((x) => x.stopped)) w.exitCleanly();
     await until(() => engine.stats().workers === 1);
     expect(launcher.workers).to.have.length(3);
+    await engine.terminate();
+  });
+
+  it("progress frames reach the running task's owner before its answer; a report for another task or after the answer is dropped", async () => {
+    const { engine, call, worker, until } = setup();
+    const w = await worker(0);
+    const result = call(3);
+    const seen: unknown[] = [];
+    result.on('progress', (value) => seen.push(value));
+    await until(() => w.held.length === 1);
+    const id = w.held[0].id;
+    w.progress('a');
+    w.progress('not mine', id + 1000);
+    w.progress('b');
+    await until(() => seen.length === 2);
+    w.answer(9);
+    w.progress('too late', id);
+    expect(await result).to.equal(9);
+    // A later task's answer comes after the late report on the same stream: once it is in, so is the report.
+    const next = call(4);
+    await until(() => w.held.length === 1);
+    w.answer(16);
+    expect(await next).to.equal(16);
+    expect(seen).to.deep.equal(['a', 'b']);
+    await engine.terminate();
+  });
+
+  it("a task's context goes just before its batch, and again when the task runs elsewhere after a death", async () => {
+    const launcher = new FakeLauncher({ autoAck: false });
+    const { engine, worker, until } = setup({}, launcher);
+    const fn = engine.functions.id({ module: '/fake/tasks.js', name: 'square' });
+    const result = new AsyncResult<number>();
+    const policy = { context: encodeContext({ traceId: 't1' }) };
+    engine.submit(engine.createTask(fn, TaskKind.Call, engine.encode([4], fn), result, 0, policy));
+    const first = await worker(0);
+    await until(() => first.held.length === 1);
+    expect(first.contexts).to.deep.equal([{ taskId: first.held[0].id, context: { traceId: 't1' } }]);
+    // Never acknowledged: the task never reached the worker, so it runs on the next one, context and all.
+    first.die({ exitCode: null, signal: 'SIGKILL' });
+    const second = await worker(1);
+    await until(() => second.held.length === 1);
+    expect(second.contexts.map((c) => c.context)).to.deep.equal([{ traceId: 't1' }]);
+    second.ack();
+    second.answer(16);
+    expect(await result).to.equal(16);
+    await engine.terminate();
+  });
+
+  it("maxQueue: room() refuses what does not fit, and 'drain' follows the queue below the limit", async () => {
+    const launcher = new FakeLauncher({ autoReady: false });
+    const { engine, call, until, emitter } = setup({ maxQueue: 2 }, launcher);
+    let drains = 0;
+    emitter.on('drain', () => drains++);
+    const results = [call(1), call(2)];
+    expect(engine.room(1)).to.equal(false);
+    expect(engine.room(0)).to.equal(true);
+    // The worker becomes ready and takes the first task: the queue falls below the limit.
+    await until(() => launcher.workers.length === 1 && launcher.workers[0].initialized);
+    const w = launcher.workers[0];
+    w.send(READY_FRAME);
+    await until(() => w.held.length === 1);
+    await until(() => drains === 1);
+    w.answerAll((x) => (x as number) * 10);
+    await until(() => w.held.length === 1);
+    w.answerAll((x) => (x as number) * 10);
+    expect(await Promise.all(results)).to.deep.equal([10, 20]);
+    await engine.idle();
+    expect(drains).to.equal(1);
     await engine.terminate();
   });
 });

@@ -7,6 +7,7 @@ import { lifecycleSuite } from './suites/lifecycle';
 import { processSuite } from './suites/process';
 import { issue9Suite } from './suites/issue-9';
 import { resilienceSuite } from './suites/resilience';
+import { serviceSuite } from './suites/service';
 import { sharedMemorySuite } from './suites/shared-memory';
 import { syncSuite } from './suites/sync';
 import { queueSuite } from './suites/queues';
@@ -23,4 +24,5 @@ describe("startMethod 'spawn'", () => {
   sharedMemorySuite('spawn');
   syncSuite('spawn');
   queueSuite('spawn');
+  serviceSuite('spawn');
 });

@@ -38,6 +38,8 @@ describe('README examples', function () {
     mkdirSync(src);
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(root, join(dir, 'node_modules', 'procpool'));
+    // The Prometheus example imports prom-client (a devDependency) as an application would.
+    symlinkSync(join(root, 'node_modules', 'prom-client'), join(dir, 'node_modules', 'prom-client'));
     for (const example of all) writeFileSync(join(src, example.name), example.code);
     const program = ts.createProgram(
       all.map((e) => join(src, e.name)),
@@ -62,6 +64,10 @@ describe('README examples', function () {
 
   it('has examples for the tour, lifecycle, crashes, task references and contexts', () => {
     expect(all.map((e) => e.name)).to.include.members(['tasks.js', 'tour.mts', 'lifecycle.mts', 'crash.mts', 'typed.mts', 'contexts.mts', 'shared.mts', 'coordination.mts']);
+  });
+
+  it('has examples for running a service: backpressure, progress, Prometheus, tracing, shutdown', () => {
+    expect(all.map((e) => e.name)).to.include.members(['backpressure.mts', 'progress.mts', 'prometheus.mts', 'tracing.mts', 'service.mts', 'shutdown.mts']);
   });
 
   it('type-checks every example against the built package', () => {

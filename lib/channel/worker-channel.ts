@@ -9,10 +9,12 @@ import {
   InitCodec,
   InitFailedCodec,
   PreloadCodec,
+  ProgressCodec,
   RegionsCodec,
   STOP_FRAME,
   SegmentCodec,
   StartedCodec,
+  TaskContextCodec,
 } from '../transport/codecs';
 import { FrameReader } from '../transport/frames';
 import { decode } from '../transport/payload';
@@ -54,6 +56,8 @@ export interface ChannelListener<T> {
   answered(task: T, ok: boolean, value: unknown): void;
   /** The worker's memory passed `maxMemoryPerChild`: it asks to be retired after its tasks. */
   overMemory(): void;
+  /** The running task reported progress (items of its chunk done; a value if `hasValue`). */
+  progress(task: T, completed: number, hasValue: boolean, value: unknown): void;
 }
 
 /** Why a worker did not become ready: how its process ended, with what it said first. */
@@ -192,6 +196,7 @@ export class WorkerChannel<T extends WireTask = WireTask> {
         input.write(DefineCodec.encode(task.fnId, functions(task.fnId)));
       }
       this.#inFlight.push(task);
+      if (task.context) input.write(TaskContextCodec.encode(task.id, task.context));
       const regions = regionsOf(task.payload);
       if (regions) this.#shared.hold(regions);
     }
@@ -271,6 +276,13 @@ export class WorkerChannel<T extends WireTask = WireTask> {
       case FromWorker.Started: {
         const task = this.#inFlight.peek();
         if (task && task.id === StartedCodec.decode(buf, start)) this.#listener?.started(task);
+        return;
+      }
+      case FromWorker.Progress: {
+        // Only the running task reports, and its answer has not been read yet: it is the oldest.
+        const task = this.#inFlight.peek();
+        const message = ProgressCodec.decode(buf, start, end);
+        if (task && task.id === message.taskId) this.#listener?.progress(task, message.completed, message.hasValue, message.value);
         return;
       }
       case FromWorker.OverMemory:

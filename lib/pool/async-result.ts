@@ -1,6 +1,6 @@
-import { InvalidStateError, TimeoutError } from '../errors';
-import { checkTimeout } from '../validate';
-import { kSettle, type PoolTask, type TaskOwner } from './task';
+import { InvalidArgumentError, InvalidStateError, TimeoutError } from '../errors';
+import { checkFunction, checkTimeout } from '../validate';
+import { kSettle, kTaskProgress, type PoolTask, type TaskOwner } from './task';
 
 /** Callbacks run when an {@link AsyncResult} settles (Python's `callback` / `error_callback`). */
 export interface ResultCallbacks<T> {
@@ -13,6 +13,8 @@ export interface ResultCallbacks<T> {
 /** Internal methods (symbols, so no public API exposes them) through which work settles. */
 export const kResolve = Symbol('procpool.resolve');
 export const kReject = Symbol('procpool.reject');
+/** Delivers a progress report to the caller (the value, or a map's `MapProgress`). */
+export const kProgress = Symbol('procpool.progress');
 
 /** How a submission reports its outcome. */
 export interface Completion<T> {
@@ -44,6 +46,8 @@ export class AsyncResult<T> extends Promise<T> implements Completion<T>, TaskOwn
 
   #state = PENDING;
   #callbacks: ResultCallbacks<T> | undefined;
+  /** The call's `onProgress`, then the `'progress'` listeners: created when the first comes. */
+  #progress: ((value: unknown) => void)[] | undefined;
   readonly #resolve: (value: T) => void;
   readonly #reject: (error: unknown) => void;
 
@@ -51,7 +55,7 @@ export class AsyncResult<T> extends Promise<T> implements Completion<T>, TaskOwn
    * Made by the pool's submission methods.
    * @internal
    */
-  constructor(callbacks?: ResultCallbacks<T>) {
+  constructor(callbacks?: ResultCallbacks<T> & { onProgress?: (value: never) => void }) {
     let resolve: ((value: T) => void) | undefined;
     let reject: ((error: unknown) => void) | undefined;
     super((res, rej) => {
@@ -61,6 +65,38 @@ export class AsyncResult<T> extends Promise<T> implements Completion<T>, TaskOwn
     this.#resolve = resolve as (value: T) => void;
     this.#reject = reject as (error: unknown) => void;
     if (callbacks && (callbacks.callback || callbacks.errorCallback)) this.#callbacks = callbacks;
+    if (typeof callbacks?.onProgress === 'function') this.#progress = [callbacks.onProgress as (value: unknown) => void];
+  }
+
+  /**
+   * `'progress'`: called with what the work reports while it runs: each value a task passes to
+   * `reportProgress` (coalesced) for `applyAsync`, a {@link MapProgress} for `mapAsync` and
+   * `starmapAsync`. Never called once the result is settled. Returns this AsyncResult.
+   */
+  on(event: 'progress', listener: (value: unknown) => void): this {
+    if (event !== 'progress') throw new InvalidArgumentError(`AsyncResult emits 'progress' only, got \`${String(event)}\`.`);
+    checkFunction(listener, 'listener');
+    (this.#progress ??= []).push(listener);
+    return this;
+  }
+
+  /** Removes a `'progress'` listener added with `on`. */
+  off(event: 'progress', listener: (value: unknown) => void): this {
+    const at = event === 'progress' ? (this.#progress?.lastIndexOf(listener) ?? -1) : -1;
+    if (at >= 0) this.#progress?.splice(at, 1);
+    return this;
+  }
+
+  /** @internal */
+  [kProgress](value: unknown): void {
+    const listeners = this.#progress;
+    if (this.#state !== PENDING || !listeners?.length) return;
+    for (const listener of [...listeners]) runCallback(listener, value);
+  }
+
+  /** @internal A call's task reported a value (a call's progress is its value alone). */
+  [kTaskProgress](_task: PoolTask, _completed: number, hasValue: boolean, value: unknown): void {
+    if (hasValue) this[kProgress](value);
   }
 
   /** @internal */

@@ -1,3 +1,4 @@
+import { serialize } from 'node:v8';
 import { InvalidArgumentError, SerializationError } from '../errors';
 import type { TaskRefData } from '../transport/protocol';
 import { encodeArgs } from '../transport/payload';
@@ -21,6 +22,30 @@ export interface TaskOptions {
   signal?: AbortSignal;
   /** Times a task is run again if its worker dies under it (idempotent tasks only). */
   retries?: number;
+  /**
+   * A serializable value the task reads with `taskContext()` in its worker (a trace id, a tenant,
+   * a request id). Captured at the call, like the arguments. Overrides the pool's `context` hook.
+   */
+  context?: unknown;
+}
+
+/** Options of `apply` (and, with result callbacks, `applyAsync`). */
+export interface ApplyOptions extends TaskOptions {
+  /**
+   * Called in the caller's process with each value the task passes to `reportProgress(value)`,
+   * coalesced (the latest wins; see `reportProgress`), always before the result.
+   */
+  onProgress?: (value: unknown) => void;
+}
+
+/** What a `map`'s progress reports: items done so far, of how many. */
+export interface MapProgress {
+  /** Items whose call has returned, over all chunks. */
+  readonly completed: number;
+  /** Items in the map. */
+  readonly total: number;
+  /** The latest value a task of the map passed to `reportProgress`, if any did. */
+  readonly value?: unknown;
 }
 
 /** Options of `map`, `starmap` and their async forms. */
@@ -30,9 +55,15 @@ export interface MapOptions extends TaskOptions {
    * @default ceil(n / (4 × processes)), as Python
    */
   chunksize?: number;
+  /**
+   * Called with the map's progress as its chunks' items complete (each chunk reports at most
+   * every `PROGRESS_INTERVAL_MS`, and once when it is done); the last report, `completed === total`,
+   * comes before the result.
+   */
+  onProgress?: (progress: MapProgress) => void;
 }
 
-/** Options of `imap` and `imapUnordered`. */
+/** Options of `imap` and `imapUnordered` (its results are its progress: no `onProgress`). */
 export interface IMapOptions extends TaskOptions {
   /** Items per task sent to a worker. @default 1 */
   chunksize?: number;
@@ -42,7 +73,7 @@ export interface IMapOptions extends TaskOptions {
 export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
 
 /** Options of `applyAsync`. */
-export interface ApplyAsyncOptions<R> extends TaskOptions, ResultCallbacks<R> {}
+export interface ApplyAsyncOptions<R> extends ApplyOptions, ResultCallbacks<R> {}
 
 /** Input of `map` and friends: any iterable, sync or async. */
 export type Items<T> = Iterable<T> | AsyncIterable<T>;
@@ -51,10 +82,11 @@ export type Items<T> = Iterable<T> | AsyncIterable<T>;
 export const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 
 /** Checks a call's options (quoting any bad value) and merges them over the pool's defaults. */
-export function callPolicy(options: TaskOptions & ResultCallbacks<never>, defaults: TaskPolicy): TaskPolicy {
+export function callPolicy(options: TaskOptions & ResultCallbacks<never> & { onProgress?: unknown }, defaults: TaskPolicy): TaskPolicy {
   if (options === NO_OPTIONS) return defaults;
   checkFunction(options.callback, 'callback');
   checkFunction(options.errorCallback, 'errorCallback');
+  checkFunction(options.onProgress, 'onProgress');
   checkTimeout(options.timeout, 'timeout');
   checkTimeout(options.softTimeout, 'softTimeout');
   checkInteger(options.retries, 'retries', 0);
@@ -90,6 +122,18 @@ export function encodeInitargs(initargs: readonly unknown[]): Buffer {
     return encodeArgs(initargs);
   } catch (error) {
     throw new SerializationError(`The initargs cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
+  }
+}
+
+/**
+ * A call's context, serialized now (the caller may change the object afterwards, as with arguments).
+ * @throws {SerializationError} if it cannot be serialized.
+ */
+export function encodeContext(context: unknown): Buffer {
+  try {
+    return serialize(context);
+  } catch (error) {
+    throw new SerializationError(`The task's context cannot be serialized: ${(error as Error).message}`, 'arguments', { cause: error });
   }
 }
 

@@ -1,5 +1,10 @@
-/** A snapshot of a pool's counters (`pool.stats()`). */
-export interface PoolStats {
+import type { WindowStats } from './stats';
+
+/**
+ * A snapshot of a pool's counters (`pool.stats()`), with its run and wait times and its workers'
+ * utilization over the last minute (see {@link WindowStats}).
+ */
+export interface PoolStats extends WindowStats {
   /** Worker processes alive (ready, or finishing before they exit), plus those starting. */
   readonly workers: number;
   /** Workers ready for tasks. */

@@ -5,6 +5,7 @@ import { encodeArgs } from '../transport/payload';
 import { releasePayload } from '../transport/shared-refs';
 import type { TaskKindValue, WorkerInit } from '../transport/protocol';
 import { Deque } from '../util/deque';
+import { Backpressure } from './backpressure';
 import { Counters, type PoolStats } from './counters';
 import type { PoolEventSink } from './events';
 import { FunctionTable } from './functions';
@@ -12,13 +13,16 @@ import { Lifecycle, type PoolState } from './lifecycle';
 import type { PoolWorker } from './pool-worker';
 import { TaskTimings, assign } from './scheduler';
 import { Supervisor, type SupervisorConfig, type SupervisorHost } from './supervisor';
-import { PoolTask, kSettle, type TaskOwner, type TaskPolicy } from './task';
+import { PoolMeter } from './stats';
+import { PoolTask, kSettle, kTaskProgress, type TaskOwner, type TaskPolicy } from './task';
 
 /** Everything the engine needs, with every default already applied. */
 export interface EngineConfig extends SupervisorConfig {
   readonly maxTasksPerChild: number | undefined;
   readonly abortGracePeriodMs: number;
   readonly events: PoolEventSink;
+  /** Most tasks the queue holds (`maxQueue`). @default Infinity */
+  readonly maxQueue?: number;
   /** How workers are initialized; a promise while an ESM initializer is looked up. */
   readonly init: WorkerInit | Promise<WorkerInit>;
 }
@@ -34,11 +38,14 @@ export class PoolEngine implements SupervisorHost {
   readonly counters = new Counters();
   readonly events: PoolEventSink;
   readonly functions: FunctionTable;
+  /** The queue limit, and who waits for the queue to empty (fed by the engine after every change). */
+  readonly pressure: Backpressure;
   readonly #config: EngineConfig;
   readonly #queue = new Deque<PoolTask>();
   readonly #supervisor: Supervisor;
   readonly #timings = new TaskTimings();
   readonly #buffers = payloadBuffers();
+  readonly #meter: PoolMeter;
   #nextTaskId = 1;
   /** Lazy producers (imap iterators) that may still submit tasks. */
   #producers = 0;
@@ -49,6 +56,8 @@ export class PoolEngine implements SupervisorHost {
     this.#config = config;
     this.processes = config.processes;
     this.events = config.events;
+    this.pressure = new Backpressure(config.maxQueue ?? Infinity, () => this.events.emit('drain'));
+    this.#meter = new PoolMeter(config.processes);
     this.functions = new FunctionTable((module) => config.launcher.learnModule(module));
     this.#supervisor = new Supervisor(config, this);
     if (config.init instanceof Promise) {
@@ -96,6 +105,19 @@ export class PoolEngine implements SupervisorHost {
     return new PoolTask(id, fnId, kind, payload, owner, index, policy);
   }
 
+  /**
+   * Whether `count` more tasks fit in the queue (`maxQueue`). Asked before a submission encodes
+   * anything, so a refusal costs the caller next to nothing.
+   */
+  room(count: number): boolean {
+    return this.pressure.admits(this.#queue.length, count);
+  }
+
+  /** Resolves once no task waits in the queue or runs in a worker. */
+  idle(): Promise<void> {
+    return this.pressure.idle(this.#queue.length, this.#anyHeld());
+  }
+
   /** Queues a task, or settles it at once if the pool cannot take it (see `Lifecycle.queueRefusal`). */
   submit(task: PoolTask): void {
     const refusal = this.lifecycle.queueRefusal();
@@ -104,6 +126,7 @@ export class PoolEngine implements SupervisorHost {
       return;
     }
     this.#queue.push(task);
+    this.pressure.queued(this.#queue.length);
     if (this.events.wants('taskQueued')) this.events.emit('taskQueued', { id: task.id, task: this.functions.ref(task.fnId) });
     // A worker with nothing to do gets the task now, while the caller may still be capturing the
     // arguments of the next ones (a map of large arrays); otherwise one dispatch per burst.
@@ -118,7 +141,9 @@ export class PoolEngine implements SupervisorHost {
     if (ok) this.counters.completed++;
     else this.counters.failed++;
     task.owner[kSettle](task, ok, value);
-    if (this.events.wants('taskSettled')) this.events.emit('taskSettled', { id: task.id, ok, error: ok ? undefined : value });
+    if (this.events.wants('taskSettled')) {
+      this.events.emit('taskSettled', { id: task.id, ok, error: ok ? undefined : value, durationMs: performance.now() - task.queuedAt });
+    }
   }
 
   /**
@@ -175,9 +200,11 @@ export class PoolEngine implements SupervisorHost {
   stats(): PoolStats {
     let running = 0;
     let ready = 0;
+    const busySince: number[] = [];
     for (const w of this.#supervisor.workers) {
       running += w.held;
       if (w.state === 'ready') ready++;
+      if (w.held) busySince.push(w.busySince);
     }
     return {
       workers: this.#supervisor.size,
@@ -186,6 +213,7 @@ export class PoolEngine implements SupervisorHost {
       queued: this.#queue.length,
       running,
       ...this.counters,
+      ...this.#meter.snapshot(busySince),
     };
   }
 
@@ -210,6 +238,7 @@ export class PoolEngine implements SupervisorHost {
     this.#failReadyWaiters(error);
     this.#maybeClosed();
     this.#updateRef();
+    this.#updatePressure();
     return this.lifecycle.closed;
   }
 
@@ -260,7 +289,10 @@ export class PoolEngine implements SupervisorHost {
 
   answered(worker: PoolWorker, task: PoolTask, ok: boolean, value: unknown): void {
     const now = performance.now();
-    this.#timings.record(task, now - worker.busySince);
+    const ran = now - worker.busySince;
+    this.#timings.record(task, ran);
+    this.#meter.ran(ran, now);
+    this.#meter.busy(worker.busySince, now);
     worker.busySince = now;
     // The worker has read the whole task: its payload's memory can serve the next one.
     if (task.payload.length >= this.#buffers.minSize) this.#buffers.release(task.payload);
@@ -277,6 +309,10 @@ export class PoolEngine implements SupervisorHost {
     }
     worker.terminate(this.#config.killGracePeriodMs, why);
     this.#scheduleDispatch();
+  }
+
+  progress(task: PoolTask, completed: number, hasValue: boolean, value: unknown): void {
+    if (task.live) task.owner[kTaskProgress]?.(task, completed, hasValue, value);
   }
 
   overMemory(worker: PoolWorker): void {
@@ -304,6 +340,18 @@ export class PoolEngine implements SupervisorHost {
     }
     this.#maybeClosed();
     this.#updateRef();
+    this.#updatePressure();
+  }
+
+  /** Tells the backpressure how things stand: `'drain'`, `drained()` and `idle()` follow from it. */
+  #updatePressure(): void {
+    const pressure = this.pressure;
+    pressure.update(this.#queue.length, pressure.wantsBusy && this.#anyHeld());
+  }
+
+  #anyHeld(): boolean {
+    for (const w of this.#supervisor.workers) if (w.held) return true;
+    return false;
   }
 
   /** Hands queued tasks to ready workers as the scheduler decides, one frame per worker. */
@@ -314,9 +362,11 @@ export class PoolEngine implements SupervisorHost {
     const loads = ready.map((w) => ({ held: w.held, quota: limit === undefined ? Infinity : limit - w.dispatched }));
     const batches = assign(this.#queue, loads, this.#timings);
     const events = this.events;
+    const now = performance.now();
     for (let i = 0; i < ready.length; i++) {
       if (!batches[i].length) continue;
       const worker = ready[i];
+      for (const task of batches[i]) this.#meter.waited(now - task.queuedAt, now);
       worker.send(batches[i], this.functions.ref);
       if (events.wants('taskStart')) for (const task of batches[i]) events.emit('taskStart', { id: task.id, pid: worker.pid });
       // maxTasksPerChild: a worker that got its last task retires after it; a fresh one replaces it.
@@ -340,8 +390,7 @@ export class PoolEngine implements SupervisorHost {
 
   #updateRef(): void {
     const state = this.lifecycle.state;
-    let busy = this.#queue.length > 0 || this.#readyWaiters.length > 0 || state === 'closing' || state === 'terminating';
-    if (!busy) for (const w of this.#supervisor.workers) if (w.held) busy = true;
-    this.#supervisor.setReferenced(busy);
+    const busy = this.#queue.length > 0 || this.#readyWaiters.length > 0 || state === 'closing' || state === 'terminating';
+    this.#supervisor.setReferenced(busy || this.#anyHeld());
   }
 }

@@ -1,9 +1,17 @@
 import { kReject, kResolve, type Completion } from './async-result';
-import { kSettle, type PoolTask, type TaskOwner } from './task';
+import { kSettle, kTaskProgress, type PoolTask, type TaskOwner } from './task';
 
 /** Owns the single task of a call whose completion is not an AsyncResult (it has a signal). */
 export class CallJob implements TaskOwner {
-  constructor(private readonly completion: Completion<unknown>) {}
+  constructor(
+    private readonly completion: Completion<unknown>,
+    /** Hears the task's progress (the call's AsyncResult). */
+    private readonly progress: Pick<TaskOwner, typeof kTaskProgress>,
+  ) {}
+
+  [kTaskProgress](task: PoolTask, completed: number, hasValue: boolean, value: unknown): void {
+    this.progress[kTaskProgress]?.(task, completed, hasValue, value);
+  }
 
   [kSettle](_task: PoolTask, ok: boolean, value: unknown): void {
     if (ok) this.completion[kResolve](value);
@@ -22,13 +30,39 @@ export class MapJob implements TaskOwner {
   readonly #tasks: PoolTask[] = [];
   #remaining = 0;
   #failed = false;
+  /** Items done in chunks that have not answered yet, as they reported (only once someone asked). */
+  #running: Map<PoolTask, number> | undefined;
+  /** Items of the chunks that answered. */
+  #answered = 0;
+  /** The latest value a chunk passed to `reportProgress`. */
+  #value: unknown = undefined;
+  #hasValue = false;
 
   constructor(
     private readonly length: number,
     private readonly completion: Completion<unknown[]>,
     /** Gives up on chunks nobody needs once the job has failed. */
     private readonly abandon: (tasks: readonly PoolTask[]) => void,
+    /** Tells the caller how many items are done (and the latest reported value). */
+    private readonly progress?: (completed: number, value: unknown) => void,
   ) {}
+
+  /** A running chunk reported items done (a count within the chunk) or a value. */
+  [kTaskProgress](task: PoolTask, completed: number, hasValue: boolean, value: unknown): void {
+    if (this.#failed || !this.progress) return;
+    if (hasValue) {
+      this.#value = value;
+      this.#hasValue = true;
+    }
+    (this.#running ??= new Map()).set(task, completed);
+    this.#report();
+  }
+
+  #report(): void {
+    let done = this.#answered;
+    if (this.#running) for (const count of this.#running.values()) done += count;
+    this.progress?.(done, this.#hasValue ? this.#value : undefined);
+  }
 
   /** Whether the job has failed (its remaining chunks are not wanted). */
   get failed(): boolean {
@@ -56,6 +90,12 @@ export class MapJob implements TaskOwner {
       return;
     }
     this.#chunks.set(task.index, value as unknown[]);
+    if (this.progress) {
+      // The answer says every item of the chunk is done; the last report (all of them) comes before the result.
+      this.#answered += (value as unknown[]).length;
+      this.#running?.delete(task);
+      this.#report();
+    }
     if (--this.#remaining > 0) return;
     const results = this.#join();
     if (results.length === this.length) this.completion[kResolve](results);

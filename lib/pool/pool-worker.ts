@@ -14,6 +14,8 @@ export interface WorkerHost {
   overdue(worker: PoolWorker, task: PoolTask, why: 'timeout' | 'aborted'): void;
   /** The worker's resident memory passed `maxMemoryPerChild`. */
   overMemory(worker: PoolWorker): void;
+  /** The task the worker runs reported progress. */
+  progress(task: PoolTask, completed: number, hasValue: boolean, value: unknown): void;
 }
 
 /**
@@ -143,6 +145,10 @@ export class PoolWorker implements ChannelListener<PoolTask>, TaskHolder {
 
   overMemory(): void {
     this.host.overMemory(this);
+  }
+
+  progress(task: PoolTask, completed: number, hasValue: boolean, value: unknown): void {
+    this.host.progress(task, completed, hasValue, value);
   }
 
   #armAbortGrace(task: PoolTask): void {

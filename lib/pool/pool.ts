@@ -1,32 +1,28 @@
 import { EventEmitter } from 'node:events';
-import { AbortError, InvalidArgumentError } from '../errors';
 import { createLauncher } from '../launchers';
 import type { StartMethod } from '../launchers/launcher';
 import { resolvePoolOptions, type PoolOptions } from '../options';
 import { resolveTask, type Task, type TaskFunction } from '../tasks/task-ref';
-import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/protocol';
-import { checkInteger, checkIterable } from '../validate';
-import { AsyncResult, kReject, kResolve, type Completion } from './async-result';
+import { TaskKind, type TaskRefData } from '../transport/protocol';
+import { checkFunction } from '../validate';
+import { AsyncResult } from './async-result';
 import {
   NO_OPTIONS,
-  callPolicy,
-  collect,
   encodeInitargs,
-  label,
   type ApplyAsyncOptions,
+  type ApplyOptions,
   type IMapOptions,
   type Items,
   type MapAsyncOptions,
   type MapOptions,
-  type TaskOptions,
 } from './call-options';
 import type { PoolStats } from './counters';
 import { PoolEngine } from './engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import type { PoolState } from './lifecycle';
-import { IMapIterator } from './imap';
-import { CallJob, MapJob, defaultChunksize } from './jobs';
-import type { PoolTask, TaskPolicy } from './task';
+import type { IMapIterator } from './imap';
+import { shutdown, type ShutdownOptions, type ShutdownResult } from './shutdown';
+import { Submitter } from './submit';
 
 /** A function's result once awaited in the worker. */
 type Result<F extends TaskFunction> = Awaited<ReturnType<F>>;
@@ -44,10 +40,6 @@ function plain<T>(result: AsyncResult<T>): Promise<T> {
   return result.then();
 }
 
-function abortError(signal: AbortSignal): AbortError {
-  return new AbortError('The task was aborted by its AbortSignal.', { cause: signal.reason });
-}
-
 /**
  * A pool of worker processes with Python's `multiprocessing.Pool` surface. Tasks are exported
  * functions (or `taskRef`s); they run in separate OS processes, so a task that crashes, leaks or
@@ -57,7 +49,8 @@ function abortError(signal: AbortSignal): AbortError {
  * `AsyncResult`, an iterator that throws); none throws synchronously.
  *
  * Events (see {@link PoolEventMap}): `workerStart`, `workerExit` (with a reason), `taskQueued`,
- * `taskStart`, `taskSettled`.
+ * `taskStart`, `taskSettled`, and `drain` (the queue fell below `maxQueue`). The same events go to
+ * `node:diagnostics_channel` (`procpool:task:*`, `procpool:worker:*`) for tracing tools.
  *
  * @example
  * await using pool = new Pool({ processes: 4 });
@@ -66,13 +59,14 @@ function abortError(signal: AbortSignal): AbortError {
 export class Pool extends EventEmitter<PoolEventMap> {
   readonly #engine: PoolEngine;
   readonly #startMethod: StartMethod;
-  readonly #defaults: TaskPolicy;
+  readonly #submitter: Submitter;
+  #shutdown: Promise<ShutdownResult> | undefined;
 
   constructor(options: PoolOptions = {}) {
     super();
     const resolved = resolvePoolOptions(options);
     this.#startMethod = resolved.startMethod;
-    this.#defaults = resolved.defaults;
+    checkFunction(options.context, 'context');
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
     const initargs = encodeInitargs(options.initargs ?? []);
     const init = (ref: TaskRefData | undefined) => ({
@@ -94,7 +88,9 @@ export class Pool extends EventEmitter<PoolEventMap> {
       launcher: createLauncher(resolved.startMethod, resolved),
       launch: resolved.launch,
       init: isPromise(initializer) ? initializer.then(init) : init(initializer),
+      maxQueue: resolved.maxQueue,
     });
+    this.#submitter = new Submitter(this.#engine, resolved.defaults, options.context);
   }
 
   /** Number of worker processes the pool keeps (at most). */
@@ -134,59 +130,35 @@ export class Pool extends EventEmitter<PoolEventMap> {
   }
 
   /** Calls `fn(...args)` in a worker and resolves with its result (Python's `apply`). */
-  apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options?: TaskOptions): Promise<Result<F>> {
+  apply<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options?: ApplyOptions): Promise<Result<F>> {
     return plain(this.applyAsync(fn, args, options ?? NO_OPTIONS));
   }
 
   /** Calls `fn(...args)` in a worker; returns an {@link AsyncResult} at once. */
   applyAsync<F extends TaskFunction>(fn: Task<F>, args?: Parameters<F>, options: ApplyAsyncOptions<Result<F>> = NO_OPTIONS): AsyncResult<Result<F>> {
     const result = new AsyncResult<Result<F>>(options);
-    try {
-      const policy = callPolicy(options, this.#defaults);
-      const input: unknown[] = args === undefined ? [] : args;
-      if (!Array.isArray(input)) throw new InvalidArgumentError(`Expected \`args\` to be an array of arguments, got \`${String(input)}\`.`);
-      const id = options.signal ? undefined : this.#functionId(fn);
-      const engine = this.#engine;
-      if (typeof id === 'number') {
-        // The usual call: one task owned by its AsyncResult, and no closure or bookkeeping array.
-        engine.submit(engine.createTask(id, TaskKind.Call, engine.encode(input, id), result, 0, policy));
-        return result;
-      }
-      const lookup = id ?? this.#functionId(fn);
-      const tasks: PoolTask[] = [];
-      const done = this.#guard<Result<F>>(result, options.signal, tasks);
-      // Encoded now even when the function's id comes later: the call captures its arguments.
-      const payload = engine.encode(input, typeof lookup === 'number' ? lookup : label(fn));
-      const owner = done === result ? result : new CallJob(done as Completion<unknown>);
-      this.#withFunction(lookup, done, [payload], (fnId) => {
-        const task = engine.createTask(fnId, TaskKind.Call, payload, owner, 0, policy);
-        tasks.push(task);
-        engine.submit(task);
-      });
-    } catch (error) {
-      result[kReject](error);
-    }
+    this.#submitter.apply(fn, args, options, result);
     return result;
   }
 
   /** `fn(item)` for every item, in parallel; resolves with the results in input order. */
   map<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): Promise<Awaited<R>[]> {
-    return plain(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS));
+    return plain(this.#map<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS, false));
   }
 
   /** `map` returning an {@link AsyncResult} at once. */
   mapAsync<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS);
+    return this.#map<Awaited<R>>(fn, items, TaskKind.Map, options ?? NO_OPTIONS, true);
   }
 
   /** `fn(...args)` for every argument list (Python's `starmap`). */
   starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapOptions): Promise<Awaited<R>[]> {
-    return plain(this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS));
+    return plain(this.#map<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS, false));
   }
 
   /** `starmap` returning an {@link AsyncResult} at once. */
   starmapAsync<P extends unknown[], R>(fn: Task<(...args: P) => R>, items: Items<P>, options?: MapAsyncOptions<Awaited<R>>): AsyncResult<Awaited<R>[]> {
-    return this.#mapAsync<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS);
+    return this.#map<Awaited<R>>(fn, items, TaskKind.Starmap, options ?? NO_OPTIONS, true);
   }
 
   /**
@@ -194,12 +166,30 @@ export class Pool extends EventEmitter<PoolEventMap> {
    * consumer goes (bounded look-ahead). A failed task throws at its place in the order.
    */
   imap<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: IMapOptions): IMapIterator<Awaited<R>> {
-    return this.#imap(fn, items, options ?? {}, true);
+    return this.#submitter.imap(fn, items, options ?? {}, true);
   }
 
   /** Like `imap`, but results arrive in completion order. */
   imapUnordered<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: IMapOptions): IMapIterator<Awaited<R>> {
-    return this.#imap(fn, items, options ?? {}, false);
+    return this.#submitter.imap(fn, items, options ?? {}, false);
+  }
+
+  /**
+   * Whether the queue holds `maxQueue` tasks: a producer should wait for the `'drain'` event
+   * before it submits more. Always false without `maxQueue`.
+   */
+  get queueFull(): boolean {
+    return this.#engine.queued() >= this.#engine.pressure.maxQueue;
+  }
+
+  /** Resolves once no task waits in the queue (running ones may still be running); p-queue's `onEmpty`. */
+  drained(): Promise<void> {
+    return this.#engine.pressure.drained(this.#engine.queued());
+  }
+
+  /** Resolves once no task waits in the queue or runs in a worker; p-queue's `onIdle`. */
+  idle(): Promise<void> {
+    return this.#engine.idle();
   }
 
   /** Stops accepting tasks. Queued tasks still run; then the workers exit. Idempotent. */
@@ -221,150 +211,33 @@ export class Pool extends EventEmitter<PoolEventMap> {
     return this.#engine.join();
   }
 
+  /**
+   * A service's shutdown: refuses new work at once (`close()`), lets queued and running tasks
+   * finish, and at `timeout` terminates what is left (those tasks reject with
+   * `PoolTerminatedError`). Resolves, once every worker is gone, with how many tasks finished and
+   * how many were cut. Calling it again returns the same promise.
+   *
+   * @example
+   * process.once('SIGTERM', async () => {
+   *   server.close();
+   *   const { completed, terminated } = await pool.shutdown({ timeout: 10_000 });
+   *   log.info({ completed, terminated }, 'pool shut down');
+   * });
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<ShutdownResult> {
+    return (this.#shutdown ??= shutdown(this.#engine, options));
+  }
+
   /** `await using pool = new Pool()`: a graceful `close()` + `join()` at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.join();
   }
 
-  /**
-   * Wires a call's AbortSignal: when it fires, the call rejects with `AbortError` and its tasks are
-   * abandoned (dropped, or aborted in their worker). The listener goes when the call settles.
-   */
-  #guard<T>(done: Completion<T>, signal: AbortSignal | undefined, tasks: Iterable<PoolTask>): Completion<T> {
-    if (!signal) return done;
-    if (signal.aborted) throw abortError(signal);
-    const onAbort = (): void => {
-      done[kReject](abortError(signal));
-      this.#engine.abandon(tasks, true);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    return {
-      [kResolve]: (value: T) => {
-        signal.removeEventListener('abort', onAbort);
-        done[kResolve](value);
-      },
-      [kReject]: (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        done[kReject](error);
-      },
-    };
-  }
-
-  /**
-   * The engine's id for `fn`, or a promise of its reference while the ES module exporting it has
-   * yet to register. Throws if the pool refuses work or `fn` is not a task.
-   */
-  #functionId(fn: unknown): number | Promise<TaskRefData> {
-    const refusal = this.#engine.lifecycle.refusal();
-    if (refusal) throw refusal;
-    const ref = resolveTask(fn);
-    return isPromise(ref) ? ref : this.#engine.functions.id(ref);
-  }
-
-  /** Hands the function's id to `submit`, once known; a late failure goes to `done` (and `payloads` are discarded). */
-  #withFunction(id: number | Promise<TaskRefData>, done: Completion<never>, payloads: readonly Buffer[], submit: (fnId: number) => void): void {
-    if (typeof id === 'number') {
-      submit(id);
-      return;
-    }
-    id.then((late) => {
-      const lateRefusal = this.#engine.lifecycle.refusal();
-      if (lateRefusal) throw lateRefusal;
-      submit(this.#engine.functions.id(late));
-    }).catch((error: unknown) => {
-      // No task was made of these arguments: what they hold in shared memory is let go.
-      this.#engine.discard(payloads);
-      done[kReject](error);
-    });
-  }
-
-  #mapAsync<R>(fn: unknown, items: Items<unknown>, kind: TaskKindValue, options: MapAsyncOptions<R>): AsyncResult<R[]> {
+  #map<R>(fn: unknown, items: Items<unknown>, kind: typeof TaskKind.Map | typeof TaskKind.Starmap, options: MapAsyncOptions<R>, async: boolean): AsyncResult<R[]> {
     const result = new AsyncResult<R[]>(options);
-    try {
-      const policy = callPolicy(options, this.#defaults);
-      checkInteger(options.chunksize, 'chunksize', 1);
-      checkIterable(items, 'items');
-      const tasks: PoolTask[] = [];
-      const done = this.#guard<R[]>(result, options.signal, tasks);
-      const fail = (error: unknown): void => done[kReject](error);
-      const engine = this.#engine;
-      const start = (list: unknown[]): void => {
-        const lookup = this.#functionId(fn);
-        const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
-        const job = new MapJob(list.length, done as Completion<unknown[]>, (unwanted) => engine.abandon(unwanted, false));
-        const submit = (fnId: number, offset: number, payload: Buffer): void => {
-          const task = engine.createTask(fnId, kind, payload, job, offset, policy);
-          job.add(task);
-          tasks.push(task);
-          engine.submit(task);
-        };
-        if (list.length === 0) {
-          this.#withFunction(lookup, done, [], () => done[kResolve]([]));
-        } else if (typeof lookup === 'number') {
-          // Each chunk is captured and handed out in turn: a worker starts on the first while the
-          // next are captured. A chunk that cannot be serialized fails the map (as in Python, the
-          // chunks before it may have run).
-          for (let offset = 0; offset < list.length && !job.failed; offset += size) {
-            let payload: Buffer;
-            try {
-              payload = engine.encode(list.slice(offset, offset + size), lookup);
-            } catch (error) {
-              job.fail(error);
-              return;
-            }
-            submit(lookup, offset, payload);
-          }
-        } else {
-          // The function's ES module is still registering: every chunk is captured now, at the call.
-          const chunks: { offset: number; payload: Buffer }[] = [];
-          try {
-            for (let offset = 0; offset < list.length; offset += size) chunks.push({ offset, payload: engine.encode(list.slice(offset, offset + size), label(fn)) });
-          } catch (error) {
-            engine.discard(chunks.map((c) => c.payload));
-            throw error;
-          }
-          this.#withFunction(lookup, done, chunks.map((c) => c.payload), (fnId) => {
-            for (const { offset, payload } of chunks) submit(fnId, offset, payload);
-          });
-        }
-      };
-      const list = collect(items);
-      if (isPromise(list)) list.then(start).catch(fail);
-      else start(list);
-    } catch (error) {
-      result[kReject](error);
-    }
+    // An AsyncResult may get 'progress' listeners after the call: its chunks count their items.
+    this.#submitter.map<R>(fn, items, kind, options, result, async);
     return result;
-  }
-
-  #imap<T>(fn: unknown, items: Items<unknown>, options: IMapOptions, ordered: boolean): IMapIterator<T> {
-    let fnId: number | Promise<number>;
-    let policy: TaskPolicy = {};
-    try {
-      policy = callPolicy(options, this.#defaults);
-      checkInteger(options.chunksize, 'chunksize', 1);
-      checkIterable(items, 'items');
-      if (options.signal?.aborted) throw abortError(options.signal);
-      const refusal = this.#engine.lifecycle.refusal();
-      if (refusal) throw refusal;
-      const ref = resolveTask(fn);
-      const functions = this.#engine.functions;
-      fnId = isPromise(ref) ? ref.then((r) => functions.id(r)) : functions.id(ref);
-    } catch (error) {
-      fnId = Promise.reject(error);
-      items = [];
-    }
-    return new IMapIterator<T>({
-      engine: this.#engine,
-      fnId,
-      source: items,
-      kind: TaskKind.Map,
-      chunksize: options.chunksize ?? 1,
-      ordered,
-      policy,
-      signal: options.signal,
-      abortError,
-    });
   }
 }

@@ -1,13 +1,21 @@
+import { performance } from 'node:perf_hooks';
 import { TaskFlags, type TaskKindValue } from '../transport/protocol';
 import type { WireTask } from '../transport/task-batch';
 
 /** The method a task's owner is told its outcome through (a symbol: not part of any public API). */
 export const kSettle = Symbol('procpool.settle');
+/** The method a task's owner hears its progress through. */
+export const kTaskProgress = Symbol('procpool.taskProgress');
 
 /** Receives the outcome of the tasks it submitted: an AsyncResult, a map job, an imap iterator. */
 export interface TaskOwner {
   /** `ok` tells whether `value` is the result or the error. Called at most once per task. */
   [kSettle](task: PoolTask, ok: boolean, value: unknown): void;
+  /**
+   * What the running task reported: items of a chunk done so far (`completed`), and the latest
+   * value it passed to `reportProgress` (`hasValue`). Never called after the task settled.
+   */
+  [kTaskProgress]?(task: PoolTask, completed: number, hasValue: boolean, value: unknown): void;
 }
 
 /** The worker holding a task that was sent: it can be asked to abort it. */
@@ -26,6 +34,10 @@ export interface TaskPolicy {
   readonly retries?: number;
   /** Whether the task gets an AbortSignal (it has a soft timeout or its caller passed a signal). */
   readonly abortable?: boolean;
+  /** The call's context, serialized: the worker hands it to the task as `taskContext()`. */
+  readonly context?: Buffer;
+  /** Whether a map chunk reports its items' completion (someone follows the map's progress). */
+  readonly counted?: boolean;
 }
 
 /**
@@ -61,6 +73,8 @@ export class PoolTask implements WireTask {
   abortGraceMs: number | undefined;
   /** The kind byte sent to the worker: the TaskKind and the TaskFlags it needs. */
   readonly wire: number;
+  /** When it was submitted (`performance.now()`): its wait and its whole duration run from here. */
+  readonly queuedAt: number;
 
   constructor(
     readonly id: number,
@@ -77,7 +91,13 @@ export class PoolTask implements WireTask {
     const abortable = policy.abortable || policy.softTimeout !== undefined;
     // Abortable tasks report their start too: the grace period after an abort runs from there.
     const timed = abortable || policy.timeout !== undefined;
-    this.wire = kind | (timed ? TaskFlags.Timed : 0) | (abortable ? TaskFlags.Abortable : 0);
+    this.wire = kind | (timed ? TaskFlags.Timed : 0) | (abortable ? TaskFlags.Abortable : 0) | (policy.counted ? TaskFlags.Counted : 0);
+    this.queuedAt = performance.now();
+  }
+
+  /** The call's context, serialized (sent in a TaskContext frame with the task). */
+  get context(): Buffer | undefined {
+    return this.policy.context;
   }
 
   get status(): TaskStatus {

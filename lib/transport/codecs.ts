@@ -32,6 +32,15 @@ function u32Codec(type: number) {
   };
 }
 
+/** A u32 (an id) and then `data` as the body. */
+function u32WithData(type: number, value: number, data: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + 4 + data.length);
+  writeFrameHeader(frame, 0, type, 4 + data.length);
+  frame.writeUInt32LE(value, FRAME_HEADER);
+  data.copy(frame, FRAME_HEADER + 4);
+  return frame;
+}
+
 /** An error as data (see `error-codec.ts`): the body of InitFailed and of a task's Error. */
 function errorCodec(type: number) {
   return {
@@ -67,14 +76,7 @@ export const STOP_FRAME = encodeFrame(ToWorker.Stop);
 /** Define: u32 function id, then v8(TaskRefData). Sent before the first task that uses the id. */
 export const DefineCodec = {
   type: ToWorker.Define,
-  encode(fnId: number, ref: TaskRefData): Buffer {
-    const data = serialize(ref);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER + 4 + data.length);
-    writeFrameHeader(frame, 0, ToWorker.Define, 4 + data.length);
-    frame.writeUInt32LE(fnId, FRAME_HEADER);
-    data.copy(frame, FRAME_HEADER + 4);
-    return frame;
-  },
+  encode: (fnId: number, ref: TaskRefData): Buffer => u32WithData(ToWorker.Define, fnId, serialize(ref)),
   decode(buf: Buffer, start: number, end: number): { fnId: number; ref: TaskRefData } {
     return { fnId: buf.readUInt32LE(start), ref: deserialize(buf.subarray(start + 4, end)) as TaskRefData };
   },
@@ -102,6 +104,15 @@ export const AbortCodec = {
   },
   decode(buf: Buffer, start: number): AbortMessage {
     return { taskId: buf.readUInt32LE(start), reason: buf[start + 4], softTimeoutMs: buf.readUInt32LE(start + 5) };
+  },
+};
+
+/** TaskContext: u32 task id, then the context as the caller's process serialized it (v8). */
+export const TaskContextCodec = {
+  type: ToWorker.TaskContext,
+  encode: (taskId: number, context: Buffer): Buffer => u32WithData(ToWorker.TaskContext, taskId, context),
+  decode(buf: Buffer, start: number, end: number): { taskId: number; context: unknown } {
+    return { taskId: buf.readUInt32LE(start), context: deserialize(buf.subarray(start + 4, end)) };
   },
 };
 
@@ -154,6 +165,42 @@ export const AnswerCodec = {
   /** Where the payload starts in a body that starts at `start`. */
   payloadStart: (start: number): number => start + 4,
   error: errorCodec(FromWorker.Error),
+};
+
+/** What a Progress frame says. */
+export interface ProgressMessage {
+  readonly taskId: number;
+  /** Items of the task's chunk done so far (0 for a call). */
+  readonly completed: number;
+  /** Whether the task passed a value to `reportProgress`. */
+  readonly hasValue: boolean;
+  readonly value: unknown;
+}
+
+/** Progress: u32 task id, u32 items done, u8 1 if a value follows, then v8(value). */
+export const ProgressCodec = {
+  type: FromWorker.Progress,
+  /** @throws if `value` cannot be serialized (the worker reports that to the task that passed it). */
+  encode(taskId: number, completed: number, hasValue: boolean, value: unknown): Buffer {
+    const data = hasValue ? serialize(value) : undefined;
+    const length = 9 + (data ? data.length : 0);
+    const frame = Buffer.allocUnsafe(FRAME_HEADER + length);
+    writeFrameHeader(frame, 0, FromWorker.Progress, length);
+    frame.writeUInt32LE(taskId, FRAME_HEADER);
+    frame.writeUInt32LE(completed >>> 0, FRAME_HEADER + 4);
+    frame[FRAME_HEADER + 8] = data ? 1 : 0;
+    data?.copy(frame, FRAME_HEADER + 9);
+    return frame;
+  },
+  decode(buf: Buffer, start: number, end: number): ProgressMessage {
+    const hasValue = buf[start + 8] === 1;
+    return {
+      taskId: buf.readUInt32LE(start),
+      completed: buf.readUInt32LE(start + 4),
+      hasValue,
+      value: hasValue ? deserialize(buf.subarray(start + 9, end)) : undefined,
+    };
+  },
 };
 
 /**

@@ -46,6 +46,11 @@ export const ToWorker = {
    * results (large typed arrays it captured into its own shared memory) out: reuse them.
    */
   RegionsReleased: 9,
+  /**
+   * Body: u32 task id, then v8(context). Sent just before the Tasks frame that carries the task:
+   * the value `taskContext()` returns while it runs.
+   */
+  TaskContext: 10,
 } as const;
 
 /** Frame types, worker → parent. */
@@ -90,7 +95,16 @@ export const FromWorker = {
    * (large arguments in shared memory): the application may reuse their memory.
    */
   RegionsReleased: 21,
+  /**
+   * Body: u32 task id, u32 items of its chunk done, u8 1 if a value follows, then v8(value). What
+   * the running task reported (`reportProgress`, a chunk's items), coalesced in the worker to at
+   * most one frame per `PROGRESS_INTERVAL_MS` per task; always before the task's answer.
+   */
+  Progress: 22,
 } as const;
+
+/** Most often a running task reports progress, in ms: later values in between replace earlier ones. */
+export const PROGRESS_INTERVAL_MS = 50;
 
 /** Bits above the TaskKind in a task's kind byte. */
 export const TaskFlags = {
@@ -98,6 +112,8 @@ export const TaskFlags = {
   Timed: 1 << 4,
   /** Give the task an AbortSignal (`taskSignal()`) that an Abort frame can abort. */
   Abortable: 1 << 5,
+  /** A map chunk: report its items' completion in Progress frames (someone follows the map's progress). */
+  Counted: 1 << 6,
 } as const;
 
 /** The low bits of a kind byte: the TaskKind. */

@@ -16,6 +16,8 @@ export interface WireTask {
   readonly wire: number;
   /** The encoded arguments (`payload.ts`). */
   readonly payload: Buffer;
+  /** The call's context, serialized; it goes in a TaskContext frame just before the task's batch. */
+  readonly context?: Buffer;
 }
 
 /** A task as the worker reads it: its payload is `buf[start, end)`, in the frame it came in. */

@@ -15,12 +15,14 @@ import {
   OverMemoryCodec,
   PRELOADED_FRAME,
   PreloadCodec,
+  ProgressCodec,
   READY_FRAME,
   RECEIVED_FRAME,
   RegionsCodec,
   ReleaseRingCodec,
   SegmentCodec,
   StartedCodec,
+  TaskContextCodec,
 } from '../transport/codecs';
 import { FrameReader } from '../transport/frames';
 import { readAllSync } from '../transport/read-sync';
@@ -112,6 +114,15 @@ const sink: ResultSink = {
     writeAllSync(RESULTS_FD, [StartedCodec.encode(taskId)]);
   },
   idle: workerIdle,
+  progress(taskId, completed, hasValue, value) {
+    let frame: Buffer;
+    try {
+      frame = ProgressCodec.encode(taskId, completed, hasValue, value);
+    } catch (error) {
+      throw new SerializationError(`A progress value cannot be serialized: ${(error as Error).message}`, 'result', { cause: error });
+    }
+    writeAllSync(RESULTS_FD, [frame]);
+  },
 };
 
 const runner = new TaskRunner(modules, sink);
@@ -174,6 +185,11 @@ function onFrame(type: number, buf: Buffer, start: number, end: number): void {
         }
       });
       void Promise.all(loading).then(() => writeAllSync(RESULTS_FD, [PRELOADED_FRAME]));
+      return;
+    }
+    case ToWorker.TaskContext: {
+      const { taskId, context } = TaskContextCodec.decode(buf, start, end);
+      runner.setContext(taskId, context);
       return;
     }
     case ToWorker.Abort:

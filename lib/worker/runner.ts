@@ -1,10 +1,12 @@
 import { AbortError, TaskTimeoutError } from '../errors';
+import { setCurrentTask } from '../tasks/current-task';
 import { runWithSignal } from '../tasks/task-signal';
 import type { AbortMessage } from '../transport/codecs';
 import { decode } from '../transport/payload';
 import { AbortReason, KIND_MASK, TaskFlags, TaskKind, type TaskRefData } from '../transport/protocol';
 import type { IncomingTask } from '../transport/task-batch';
 import type { AnyFunction, TaskModules } from './modules';
+import { TaskProgress, type ProgressSend } from './progress';
 
 /** Where the runner sends each task's outcome; implementations never throw. */
 export interface ResultSink {
@@ -14,6 +16,8 @@ export interface ResultSink {
   started(taskId: number): void;
   /** Every task received so far has been answered. */
   idle(): void;
+  /** Progress of the running task, coalesced (see `TaskProgress`). */
+  progress: ProgressSend;
 }
 
 /** A task as the Tasks frame carried it: its payload is `buf[start, end)` (never reused). */
@@ -49,11 +53,22 @@ export class TaskRunner {
   #running: { id: number; controller: AbortController } | undefined;
   /** Queued tasks aborted before they started: answered with the reason instead of running. */
   readonly #abortedEarly = new Map<number, Error>();
+  /** Contexts of tasks received and not yet run, by task id (TaskContext frames). */
+  readonly #contexts = new Map<number, unknown>();
+  /** The running task as `reportProgress` and `taskContext` see it. */
+  readonly #progress: TaskProgress;
 
   constructor(
     private readonly modules: TaskModules,
     private readonly sink: ResultSink,
-  ) {}
+  ) {
+    this.#progress = new TaskProgress(sink.progress);
+  }
+
+  /** The context of task `taskId`, which comes in a later Tasks frame. */
+  setContext(taskId: number, context: unknown): void {
+    this.#contexts.set(taskId, context);
+  }
 
   /** Learns function `id`; its module is loaded at its first use. */
   define(id: number, ref: TaskRefData): void {
@@ -120,6 +135,11 @@ export class TaskRunner {
   };
 
   #run(task: QueuedTask): Promise<void> | undefined {
+    let context: unknown;
+    if (this.#contexts.size && this.#contexts.has(task.id)) {
+      context = this.#contexts.get(task.id);
+      this.#contexts.delete(task.id);
+    }
     if (this.#abortedEarly.size) {
       const aborted = this.#abortedEarly.get(task.id);
       if (aborted) {
@@ -133,7 +153,7 @@ export class TaskRunner {
       this.sink.error(task.id, new Error(`procpool protocol error: task ${task.id} uses undefined function ${task.fnId}`));
       return undefined;
     }
-    if (entry.fn) return this.#call(task, entry.fn, entry.ref);
+    if (entry.fn) return this.#call(task, entry.fn, entry.ref, context);
     let resolved: AnyFunction | Promise<AnyFunction>;
     try {
       resolved = this.modules.resolve(entry.ref);
@@ -141,15 +161,18 @@ export class TaskRunner {
       this.sink.error(task.id, error);
       return undefined;
     }
-    if (!(resolved instanceof Promise)) return this.#call(task, (entry.fn = resolved), entry.ref);
+    if (!(resolved instanceof Promise)) return this.#call(task, (entry.fn = resolved), entry.ref, context);
     return resolved.then(
-      (fn) => this.#call(task, (entry.fn = fn), entry.ref),
+      (fn) => this.#call(task, (entry.fn = fn), entry.ref, context),
       (error: unknown) => this.sink.error(task.id, error),
     );
   }
 
-  #call(task: QueuedTask, fn: AnyFunction, ref: TaskRefData): Promise<void> | undefined {
+  #call(task: QueuedTask, fn: AnyFunction, ref: TaskRefData, context: unknown): Promise<void> | undefined {
     if (task.kind & TaskFlags.Timed) this.sink.started(task.id);
+    const progress = this.#progress;
+    progress.begin(task.id, context);
+    setCurrentTask(progress);
     let out: unknown;
     try {
       const input = decode(task.buf, task.start, task.end) as unknown[];
@@ -162,19 +185,33 @@ export class TaskRunner {
       }
     } catch (error) {
       this.#running = undefined;
+      this.#ended();
       this.sink.error(task.id, error);
       return undefined;
     }
     // The usual case, a synchronous result, allocates no closure: those are for async tasks only.
     if (isThenable(out)) {
       return Promise.resolve(out).then(
-        (value) => this.sink.result(task.id, value, ref),
-        (error: unknown) => this.sink.error(task.id, error),
+        (value) => {
+          this.#ended();
+          this.sink.result(task.id, value, ref);
+        },
+        (error: unknown) => {
+          this.#ended();
+          this.sink.error(task.id, error);
+        },
       );
     }
     this.#running = undefined;
+    this.#ended();
     this.sink.result(task.id, out, ref);
     return undefined;
+  }
+
+  /** The task's last progress goes out before its answer; from now on it reports nothing. */
+  #ended(): void {
+    setCurrentTask(undefined);
+    this.#progress.end();
   }
 
   #invoke(wire: number, fn: AnyFunction, input: unknown[]): unknown {
@@ -182,21 +219,24 @@ export class TaskRunner {
     if (kind === TaskKind.Call) return fn(...input);
     // A chunk's results are pushed, never preallocated: V8 serializes a holey array element by
     // element with its index (2-4x slower to encode and decode, twice the bytes).
-    return this.#chunk(kind === TaskKind.Starmap, fn, input, 0, []);
+    return this.#chunk(kind === TaskKind.Starmap, fn, input, 0, [], (wire & TaskFlags.Counted) !== 0);
   }
 
   /** Runs a map/starmap chunk from item `i` on; returns the results, or a promise once a call is async. */
-  #chunk(star: boolean, fn: AnyFunction, items: unknown[], i: number, out: unknown[]): unknown[] | Promise<unknown[]> {
+  #chunk(star: boolean, fn: AnyFunction, items: unknown[], i: number, out: unknown[], counted: boolean): unknown[] | Promise<unknown[]> {
     for (; i < items.length; i++) {
       const value = star ? fn(...(items[i] as unknown[])) : fn(items[i]);
       if (isThenable(value)) {
         const at = i;
         return Promise.resolve(value).then((v) => {
           out.push(v);
-          return this.#chunk(star, fn, items, at + 1, out);
+          if (counted) this.#progress.item();
+          return this.#chunk(star, fn, items, at + 1, out, counted);
         });
       }
       out.push(value);
+      // Someone follows the map's progress: each item done counts (coalesced like any report).
+      if (counted) this.#progress.item();
     }
     return out;
   }

@@ -35,3 +35,8 @@ export function sumOtherHalf(job: { memory: SharedDoubles; half: number }): numb
   for (let i = from; i < from + n; i++) total += all[i];
   return total;
 }
+
+/** Waits `ms` (a task that holds its worker without using the CPU). */
+export function sleepMs(ms: number): Promise<number> {
+  return new Promise((resolve) => setTimeout(() => resolve(ms), ms));
+}

@@ -10,9 +10,11 @@ import {
   AnswerCodec,
   DefineCodec,
   ExitingCodec,
+  ProgressCodec,
   READY_FRAME,
   RECEIVED_FRAME,
   StartedCodec,
+  TaskContextCodec,
 } from '../../lib/transport/codecs';
 import { FrameReader } from '../../lib/transport/frames';
 import { decode, encodeValue } from '../../lib/transport/payload';
@@ -42,6 +44,8 @@ export class FakeWorker {
   /** Batches received and not yet acknowledged. */
   #unacked = 0;
   readonly aborts: number[] = [];
+  /** Contexts received (TaskContext frames), in order, with the id of their task. */
+  readonly contexts: { taskId: number; context: unknown }[] = [];
   stopped = false;
   initialized = false;
   #exit!: (status: ExitStatus) => void;
@@ -82,6 +86,9 @@ export class FakeWorker {
           });
           this.#unacked++;
           if (this.autoAck) this.ack();
+        } else if (type === ToWorker.TaskContext) {
+          // A task's context comes before the batch that carries it.
+          this.contexts.push(TaskContextCodec.decode(buf, start, end));
         } else if (type === ToWorker.Abort) {
           this.aborts.push(AbortCodec.decode(buf, start).taskId);
         } else if (type === ToWorker.Stop) {
@@ -103,6 +110,11 @@ export class FakeWorker {
   /** Reports the start of the oldest held task. */
   start(): void {
     this.send(StartedCodec.encode(this.held[0].id));
+  }
+
+  /** Reports progress for task `taskId` (the oldest held by default). */
+  progress(value: unknown, taskId = this.held[0].id, completed = 0): void {
+    this.send(ProgressCodec.encode(taskId, completed, true, value));
   }
 
   /** Answers the oldest held task with `value`. */
