@@ -96,16 +96,47 @@ function handle(object: number, method: string, args: unknown[]): unknown {
   return (fn as (...a: unknown[]) => unknown)(managed.value, ...args);
 }
 
+/**
+ * Requests for objects whose `create` has not arrived yet. A proxy exists as soon as its process
+ * made it, and may reach a worker (which has a connection of its own) before the creating
+ * process's `create` reaches the server: those requests wait for it, up to {@link CREATE_WAIT_MS}.
+ */
+const awaitingCreate = new Map<number, (() => void)[]>();
+const CREATE_WAIT_MS = 10_000;
+
+function answer(socket: Socket, id: number, object: number, method: string, args: unknown[]): void {
+  try {
+    sendFrame(socket, Frame.Reply, [id, handle(object, method, args)]);
+  } catch (error) {
+    sendFrame(socket, Frame.Failure, [id, encodeError(error)]);
+  }
+  if (object === SERVER && method === 'create') {
+    const waiting = awaitingCreate.get(args[2] as number);
+    awaitingCreate.delete(args[2] as number);
+    for (const run of waiting ?? []) run();
+  }
+}
+
 function serve(socket: Socket): void {
   socket.setNoDelay(true);
   onFrames(socket, (type, message) => {
     if (type !== Frame.Request) return;
     const [id, object, method, ...args] = message as [number, number, string, ...unknown[]];
-    try {
-      sendFrame(socket, Frame.Reply, [id, handle(object, method, args)]);
-    } catch (error) {
-      sendFrame(socket, Frame.Failure, [id, encodeError(error)]);
-    }
+    if (object === SERVER || objects.has(object)) return answer(socket, id, object, method, args);
+    let waiting = awaitingCreate.get(object);
+    if (!waiting) awaitingCreate.set(object, (waiting = []));
+    const run = (): void => {
+      clearTimeout(timer);
+      answer(socket, id, object, method, args);
+    };
+    // Past the wait, the answer is the error that no such object exists.
+    const timer = setTimeout(() => {
+      const list = awaitingCreate.get(object);
+      list?.splice(list.indexOf(run), 1);
+      if (list?.length === 0) awaitingCreate.delete(object);
+      answer(socket, id, object, method, args);
+    }, CREATE_WAIT_MS);
+    waiting.push(run);
   });
   socket.on('error', () => socket.destroy());
 }

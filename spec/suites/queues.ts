@@ -208,6 +208,25 @@ export function queueSuite(method: StartMethod): void {
       expect(proc.exitCode).to.equal(0);
     });
 
+    it('Manager: a proxy handed to a worker at once works, even before the application’s own connection is up', async () => {
+      const pool = pools.create({ processes: 2 });
+      await pool.map(tasks.echo, [0, 1]);
+      for (let round = 0; round < 3; round++) {
+        const manager = await Manager.start();
+        try {
+          // The application's first request (the create) still waits for its connection here.
+          const l = manager.list<number>([0]);
+          await pool.starmap(tasks.appendAll, [
+            [l, 1, 1],
+            [l, 2, 1],
+          ]);
+          expect((await l.toArray()).sort()).to.deep.equal([0, 1, 2]);
+        } finally {
+          await manager.shutdown();
+        }
+      }
+    });
+
     it('Manager: workers make blocking round trips; a server killed mid-loop ends the task’s calls with ManagerClosedError', async () => {
       const pool = pools.create({ processes: 1 });
       const manager = await Manager.start();
