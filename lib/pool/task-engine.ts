@@ -1,0 +1,34 @@
+import type { TaskKindValue } from '../transport/protocol';
+import type { PoolStats } from './counters';
+import type { FunctionTable } from './functions';
+import type { PoolState } from './lifecycle';
+import type { PoolTask, TaskOwner, TaskPolicy } from './task';
+
+/**
+ * What the Pool's public methods (and imap iterators) need from the engine behind them: the local
+ * engine that runs tasks in child processes, or a cluster engine that runs them on agents through
+ * Redis. Jobs, AsyncResults and iterators are written once, against this.
+ */
+export interface TaskEngine {
+  /** Processes that run tasks (a cluster's: every live agent's). */
+  readonly processes: number;
+  readonly state: PoolState;
+  readonly lifecycle: { refusal(): Error | undefined };
+  readonly functions: FunctionTable;
+  /** Encodes a call's arguments or a chunk's items now, at the call. */
+  encode(input: readonly unknown[], task: number | string): Buffer;
+  createTask(fnId: number, kind: TaskKindValue, payload: Buffer, owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask;
+  submit(task: PoolTask): void;
+  /** The owner no longer wants these tasks; with `abort`, running ones are told to stop. */
+  abandon(tasks: Iterable<PoolTask>, abort: boolean): void;
+  /** Lets go of payloads encoded for tasks that were never made. */
+  discard(payloads: readonly Buffer[]): void;
+  /** A lazy producer (imap) keeps the pool open while it may still submit; call the result when done. */
+  holdOpen(): () => void;
+  ready(): Promise<void>;
+  stats(): PoolStats;
+  pids(): number[];
+  close(): void;
+  terminate(): Promise<void>;
+  join(): Promise<void>;
+}
