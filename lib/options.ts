@@ -7,6 +7,7 @@ import { resolveModuleSpecifier, type Task, type TaskFunction } from './tasks/ta
 import { checkArray, checkInteger, checkString, checkTimeout } from './validate';
 import type { TaskPolicy } from './pool/task';
 import { checkStartMethod, getStartMethod } from './start-method';
+import type { ClusterOptions } from './cluster/options';
 
 /** Options of `new Pool(options)`. Every one is optional. */
 export interface PoolOptions<I extends TaskFunction = TaskFunction> {
@@ -116,6 +117,13 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    * @default 1000
    */
   killGracePeriod?: number;
+  /**
+   * Run the tasks on `procpool agent` processes on other machines, through a BullMQ queue on Redis
+   * (see {@link ClusterOptions}). The same calls work; errors keep their class, code and remote
+   * stack, plus the host and pid that ran them.
+   * @default undefined (local worker processes)
+   */
+  cluster?: ClusterOptions;
 }
 
 /** Options with every default applied, as the engine and launchers take them. */

@@ -22,6 +22,8 @@ import {
 } from './call-options';
 import type { PoolStats } from './counters';
 import { PoolEngine } from './engine';
+import type { TaskEngine } from './task-engine';
+import { createClusterEngine } from '../cluster/engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import type { PoolState } from './lifecycle';
 import { IMapIterator } from './imap';
@@ -64,13 +66,20 @@ function abortError(signal: AbortSignal): AbortError {
  * await pool.map(square, [1, 2, 3]); // [1, 4, 9]
  */
 export class Pool extends EventEmitter<PoolEventMap> {
-  readonly #engine: PoolEngine;
+  readonly #engine: TaskEngine;
   readonly #startMethod: StartMethod;
   readonly #defaults: TaskPolicy;
 
   constructor(options: PoolOptions = {}) {
     super();
     const resolved = resolvePoolOptions(options);
+    if (options.cluster !== undefined) {
+      // Tasks run on `procpool agent` processes through Redis; local worker options are theirs.
+      this.#startMethod = resolved.startMethod;
+      this.#defaults = resolved.defaults;
+      this.#engine = createClusterEngine(options.cluster);
+      return;
+    }
     this.#startMethod = resolved.startMethod;
     this.#defaults = resolved.defaults;
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);

@@ -1,0 +1,367 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { deserialize } from 'node:v8';
+import type { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { HostLostError, PayloadTooLargeError, PoolTerminatedError, ProcPoolError, SerializationError, InvalidStateError } from '../errors';
+import { Counters, type PoolStats } from '../pool/counters';
+import { FunctionTable } from '../pool/functions';
+import { Lifecycle, type PoolState } from '../pool/lifecycle';
+import { PoolTask, kSettle, type TaskOwner, type TaskPolicy } from '../pool/task';
+import type { TaskEngine } from '../pool/task-engine';
+import { Producers } from '../pool/producers';
+import { decodeError, type EncodedError } from '../transport/error-codec';
+import { decode, encodeArgs } from '../transport/payload';
+import type { TaskKindValue } from '../transport/protocol';
+import { Deque } from '../util/deque';
+import { portableModule, type PortableModule } from './modules';
+import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './options';
+import { Presence } from './presence';
+import { bullmq, connectionOptions, createClient, waitForRedis } from './redis';
+import { STALLED_REASON, keys, type ChunkJob, type ChunkResult } from './wire';
+
+/** Waits for `promise` at most `ms` (closing a connection to a Redis that is gone must not hang). */
+function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.then(
+      () => (clearTimeout(timer), resolve()),
+      () => (clearTimeout(timer), resolve()),
+    );
+  });
+}
+
+/**
+ * The engine of a `Pool` with `cluster` options: the same tasks, jobs and iterators as a local
+ * pool, but each task (a call, or one map chunk) becomes a BullMQ job that an agent runs. Tasks
+ * wait here and enter Redis a few at a time (`chunksPerProcess` × the agents' processes), so Redis
+ * holds a bounded number of chunks whatever the size of a map or the speed of an imap consumer.
+ * Results come back through BullMQ's event stream; each task settles once, whatever arrives late.
+ */
+export class ClusterEngine implements TaskEngine {
+  readonly lifecycle = new Lifecycle();
+  readonly counters = new Counters();
+  readonly functions = new FunctionTable(() => undefined);
+  /** This pool's name in Redis: its liveness key and the prefix of its job ids (BullMQ forbids ':'). */
+  readonly id = `${hostname().replace(/[^\w.-]/g, '_')}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  readonly #options: ResolvedClusterOptions;
+  readonly #waiting = new Deque<PoolTask>();
+  /** Jobs in Redis (waiting or running) by job id. */
+  readonly #inRedis = new Map<string, PoolTask>();
+  readonly #jobIds = new WeakMap<PoolTask, string>();
+  /** Times each task's agent was lost. */
+  readonly #losses = new WeakMap<PoolTask, number>();
+  readonly #modules = new Map<number, PortableModule>();
+  /** Items of each payload not yet final, for the caps on what waits. */
+  readonly #items = new WeakMap<Buffer, number>();
+  #queuedItems = 0;
+  #queuedBytes = 0;
+  #nextTaskId = 1;
+  readonly #producers = new Producers();
+  #pumpScheduled = false;
+  #lastError: Error | undefined;
+  #up = false;
+  readonly #client: Redis;
+  readonly #queue: Queue;
+  #events: QueueEvents | undefined;
+  readonly #presence: Presence;
+  readonly #connected: Promise<void>;
+  #readyWaiters: (() => void)[] = [];
+
+  constructor(options: ClusterOptions) {
+    this.#options = resolveClusterOptions(options);
+    const { redis, queue } = this.#options;
+    const onError = (error: Error): void => {
+      this.#lastError = error;
+    };
+    this.#client = createClient(redis, onError);
+    const { Queue } = bullmq();
+    this.#queue = new Queue(queue, { connection: connectionOptions(redis) });
+    this.#queue.on('error', onError);
+    this.#presence = new Presence(this.#client, queue, this.id, this.#options.livenessTtlMs, this.#options.noAgentsWarningMs, {
+      hasWork: () => this.#waiting.length + this.#inRedis.size > 0,
+      agentsChanged: () => this.#agentsChanged(),
+    });
+    this.#connected = waitForRedis(this.#client, redis, this.#options.connectTimeoutMs, () => this.#lastError).then(() => this.#start());
+    this.#connected.catch((error: unknown) => this.#unavailable(error as Error));
+  }
+
+  /** Reads results from the event stream's current end (so that none of this pool's is missed), then starts sending. */
+  async #start(): Promise<void> {
+    const last = await this.#client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1);
+    const { QueueEvents } = bullmq();
+    const events = new QueueEvents(this.#options.queue, { connection: connectionOptions(this.#options.redis), lastEventId: last[0]?.[0] ?? '0-0' });
+    this.#events = events;
+    events.on('error', (error: Error) => (this.#lastError = error));
+    events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue as unknown));
+    events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
+    await events.waitUntilReady();
+    await this.#presence.start();
+    this.#up = true;
+    this.#pump();
+  }
+
+  /** Agent processes serving the queue, as last seen (0 until one is). */
+  get processes(): number {
+    return this.#presence.processes;
+  }
+
+  get state(): PoolState {
+    return this.lifecycle.state;
+  }
+
+  encode(input: readonly unknown[], task: number | string): Buffer {
+    const name = typeof task === 'number' ? this.functions.describe(task) : task;
+    let payload: Buffer;
+    try {
+      // Never captured into shared memory: the agent is on another machine.
+      payload = encodeArgs(input);
+    } catch (error) {
+      throw new SerializationError(`The arguments of task ${name} cannot be serialized: ${(error as Error).message}.`, 'arguments', { cause: error });
+    }
+    const o = this.#options;
+    if (payload.length > o.maxJobBytes) throw new PayloadTooLargeError(`A chunk of task ${name}`, payload.length, o.maxJobBytes, 'bytes');
+    if (this.#queuedItems + input.length > o.maxQueuedItems) throw new PayloadTooLargeError(`The work waiting for the cluster`, this.#queuedItems + input.length, o.maxQueuedItems, 'items');
+    if (this.#queuedBytes + payload.length > o.maxQueuedBytes) throw new PayloadTooLargeError(`The work waiting for the cluster`, this.#queuedBytes + payload.length, o.maxQueuedBytes, 'bytes');
+    // A payload may be a shared constant (no arguments): copy it so that it can be accounted for.
+    if (this.#items.has(payload) || payload.length < 8) payload = Buffer.from(payload);
+    this.#items.set(payload, input.length);
+    this.#queuedItems += input.length;
+    this.#queuedBytes += payload.length;
+    return payload;
+  }
+
+  createTask(fnId: number, kind: TaskKindValue, payload: Buffer, owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask {
+    const id = this.#nextTaskId++;
+    return new PoolTask(id, fnId, kind, payload, owner, index, policy);
+  }
+
+  submit(task: PoolTask): void {
+    const refusal = this.lifecycle.queueRefusal();
+    if (refusal) return this.#settle(task, false, refusal);
+    try {
+      this.#module(task.fnId);
+    } catch (error) {
+      return this.#settle(task, false, error);
+    }
+    this.#waiting.push(task);
+    this.#schedulePump();
+  }
+
+  abandon(tasks: Iterable<PoolTask>, abort: boolean): void {
+    for (const task of tasks) {
+      if (!task.finish('abandoned')) continue;
+      this.#release(task.payload);
+      const jobId = this.#jobIds.get(task);
+      if (jobId === undefined || !this.#inRedis.delete(jobId)) continue;
+      // A waiting job goes; a running one cannot be removed (its agent holds the lock): with
+      // `abort` its agent is told to stop it, otherwise it runs on and its answer is ignored.
+      this.#queue.remove(jobId).catch(() => undefined);
+      if (!abort) continue;
+      this.counters.aborted++;
+      this.#client.set(keys.aborted(this.#options.queue, jobId), '1', 'PX', 60_000).catch(() => undefined);
+    }
+    this.#schedulePump();
+    this.#maybeClosed();
+  }
+
+  discard(payloads: readonly Buffer[]): void {
+    for (const payload of payloads) this.#release(payload);
+  }
+
+  holdOpen(): () => void {
+    return this.#producers.hold(() => this.#maybeClosed());
+  }
+
+  /** Resolves once Redis answers and at least one agent serves the queue. */
+  async ready(): Promise<void> {
+    await this.#connected;
+    const refusal = this.lifecycle.refusal();
+    if (refusal) throw refusal;
+    if (this.processes > 0) return;
+    await new Promise<void>((resolve) => this.#readyWaiters.push(resolve));
+  }
+
+  stats(): PoolStats {
+    const processes = this.processes;
+    return { workers: processes, readyWorkers: processes, spares: 0, queued: this.#waiting.length, running: this.#inRedis.size, ...this.counters };
+  }
+
+  /** No worker of a cluster pool runs on this machine. */
+  pids(): number[] {
+    return [];
+  }
+
+  close(): void {
+    if (!this.lifecycle.close()) return;
+    this.#maybeClosed();
+  }
+
+  terminate(): Promise<void> {
+    if (!this.lifecycle.terminate()) return this.lifecycle.closed;
+    const error = new PoolTerminatedError();
+    const jobIds = [...this.#inRedis.keys()];
+    const tasks = [...this.#waiting.drain(), ...this.#inRedis.values()];
+    this.#inRedis.clear();
+    for (const task of tasks) this.#settle(task, false, error);
+    if (this.#up) {
+      // Agents stop what runs (they look for this key); what waits is removed.
+      const cancel = this.#client.set(keys.cancelled(this.#options.queue, this.id), '1', 'PX', 60_000);
+      const removals = jobIds.map((id) => this.#queue.remove(id).catch(() => undefined));
+      this.lifecycle.finish(async () => {
+        await bounded(Promise.all([cancel, ...removals]), 2000);
+        await this.#shutdown();
+      });
+    } else {
+      this.lifecycle.finish(() => this.#shutdown());
+    }
+    return this.lifecycle.closed;
+  }
+
+  join(): Promise<void> {
+    if (this.lifecycle.state === 'running' || this.lifecycle.state === 'broken') {
+      return Promise.reject(new InvalidStateError('join() waits for the pool to finish: call close() or terminate() first.'));
+    }
+    return this.lifecycle.closed;
+  }
+
+  // --- internals --------------------------------------------------------------------------------
+
+  #module(fnId: number): PortableModule {
+    let portable = this.#modules.get(fnId);
+    if (!portable) {
+      portable = portableModule(this.functions.ref(fnId).module, this.#options.root);
+      this.#modules.set(fnId, portable);
+    }
+    return portable;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    // One addBulk per burst: a map's chunks, submitted in one loop, go in one round trip.
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Moves waiting tasks into Redis while there is room. */
+  #pump(): void {
+    if (!this.#up || this.lifecycle.ending) return;
+    const room = Math.max(2, this.#options.chunksPerProcess * this.processes) - this.#inRedis.size;
+    const batch: { name: string; data: ChunkJob; opts: object }[] = [];
+    while (batch.length < room && this.#waiting.length > 0) {
+      const task = this.#waiting.shift() as PoolTask;
+      if (!task.live) continue;
+      const jobId = `${this.id}-${task.id}-${this.#losses.get(task) ?? 0}`;
+      this.#jobIds.set(task, jobId);
+      this.#inRedis.set(jobId, task);
+      const { module, fingerprint } = this.#module(task.fnId);
+      const { timeout, softTimeout, retries } = task.policy;
+      const data: ChunkJob = { pool: this.id, module, fingerprint, name: this.functions.ref(task.fnId).name, kind: task.kind, payload: task.payload.toString('base64'), timeout, softTimeout, retries };
+      // Completed jobs go at once (their result travelled in the event); failed ones stay an hour, to look at.
+      batch.push({ name: data.name, data, opts: { jobId, attempts: 1, removeOnComplete: true, removeOnFail: { age: 3600 } } });
+    }
+    if (batch.length === 0) return;
+    this.#queue.addBulk(batch).catch((error: unknown) => {
+      for (const { opts } of batch) {
+        const jobId = (opts as { jobId: string }).jobId;
+        const task = this.#inRedis.get(jobId);
+        if (!task) continue;
+        this.#inRedis.delete(jobId);
+        this.#settle(task, false, new ProcPoolError(`Redis refused the job: ${(error as Error).message}`, 'PROCPOOL_ERROR', { cause: error }));
+      }
+    });
+  }
+
+  #completed(jobId: string, value: unknown): void {
+    const task = this.#inRedis.get(jobId);
+    if (!task) return;
+    this.#inRedis.delete(jobId);
+    this.#pump();
+    const result = (typeof value === 'string' ? JSON.parse(value) : value) as ChunkResult;
+    if (result.ok) {
+      const payload = Buffer.from(result.payload, 'base64');
+      let decoded: unknown;
+      try {
+        decoded = decode(payload, 0, payload.length);
+      } catch (error) {
+        return this.#settle(task, false, new SerializationError(`The result of ${this.functions.describe(task.fnId)} could not be decoded: ${(error as Error).message}`, 'result', { cause: error }));
+      }
+      return this.#settle(task, true, decoded);
+    }
+    if ('dropped' in result) return this.#settle(task, false, new PoolTerminatedError(`The agent dropped the job: ${result.dropped}.`));
+    const encoded = deserialize(Buffer.from(result.error, 'base64')) as EncodedError;
+    this.#settle(task, false, decodeError(encoded, `agent ${result.host} pid ${result.pid}`));
+  }
+
+  #failed(jobId: string, reason: string): void {
+    const task = this.#inRedis.get(jobId);
+    if (!task) return;
+    this.#inRedis.delete(jobId);
+    if (!reason.includes(STALLED_REASON)) {
+      this.#pump();
+      return this.#settle(task, false, new ProcPoolError(`The agent failed the job of ${this.functions.describe(task.fnId)}: ${reason}`));
+    }
+    const losses = (this.#losses.get(task) ?? 0) + 1;
+    this.#losses.set(task, losses);
+    if (losses > this.#options.hostRetries) return this.#settle(task, false, new HostLostError(this.functions.describe(task.fnId), losses));
+    // Its agent is gone: the chunk runs again, first in line, as a new job.
+    this.counters.retried++;
+    this.#waiting.unshift(task);
+    this.#pump();
+  }
+
+  #settle(task: PoolTask, ok: boolean, value: unknown): void {
+    if (!task.finish('settled')) return;
+    this.#release(task.payload);
+    if (ok) this.counters.completed++;
+    else this.counters.failed++;
+    task.owner[kSettle](task, ok, value);
+    this.#maybeClosed();
+  }
+
+  #release(payload: Buffer): void {
+    const items = this.#items.get(payload);
+    if (items === undefined) return;
+    this.#items.delete(payload);
+    this.#queuedItems -= items;
+    this.#queuedBytes -= payload.length;
+  }
+
+  #agentsChanged(): void {
+    if (this.processes > 0) for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    this.#pump();
+  }
+
+  /** Redis did not answer in time: every call of this pool fails with that, now and later. */
+  #unavailable(error: Error): void {
+    this.lifecycle.break(error);
+    for (const task of this.#waiting.drain()) this.#settle(task, false, error);
+    for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    // No reconnection attempts behind the caller's back.
+    this.#client.disconnect();
+    void this.#queue.disconnect().catch(() => undefined);
+    this.#maybeClosed();
+  }
+
+  #maybeClosed(): void {
+    if (this.lifecycle.state !== 'closing' || this.#producers.count > 0 || this.#inRedis.size > 0) return;
+    for (const task of this.#waiting.toArray()) if (task.live) return;
+    this.lifecycle.finish(() => this.#shutdown());
+  }
+
+  /** Lets go of Redis: the liveness key (agents drop what is left), the event reader, the queue, the client. */
+  async #shutdown(): Promise<void> {
+    await bounded(this.#presence.stop(true), 2000);
+    await bounded(this.#events?.close() ?? Promise.resolve(), 2000);
+    await bounded(this.#queue.close(), 2000);
+    this.#client.disconnect();
+  }
+}
+
+/** Creates the engine of a cluster pool (see {@link ClusterOptions}). */
+export function createClusterEngine(options: ClusterOptions): ClusterEngine {
+  return new ClusterEngine(options);
+}
