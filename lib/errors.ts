@@ -324,8 +324,8 @@ export class ClusterUnavailableError extends ProcPoolError {
 export class HostLostError extends ProcPoolError {
   /** How many times the chunk was started on an agent that then went silent. */
   readonly attempts: number;
-  constructor(task: string, attempts: number, options?: ErrorOptions) {
-    super(`The agent running ${task} was lost ${attempts} time(s) (its lock in Redis expired); no retry is left (hostRetries).`, ErrorCodes.HOST_LOST, options);
+  constructor(task: string, attempts: number, why = 'its lock in Redis expired', options?: ErrorOptions) {
+    super(`The agent running ${task} was lost ${attempts} time(s), the last time because ${why}; no retry is left (hostRetries).`, ErrorCodes.HOST_LOST, options);
     this.attempts = attempts;
   }
 }

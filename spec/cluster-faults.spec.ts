@@ -105,6 +105,23 @@ describe('cluster faults: host loss, dead submitters, SIGTERM, terminate', funct
     expect(await waitFor(() => /[1-9]\d* dropped/.test(agents[0].output), 10_000)).to.equal(true);
   });
 
+  it('Redis restarted empty mid-map: the lost chunks run again and the map completes', async () => {
+    agents = [await AgentProcess.start(redis.url, 'restart', 2)];
+    const pool = new Pool({ cluster: { redis: redis.url, queue: 'restart', hostRetries: 5 } });
+    pools.push(pool);
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => void warnings.push(String(w.code));
+    process.on('warning', onWarning);
+    const file = tempFile('cluster-restart', 'starts');
+    const items = Array.from({ length: 12 }, (_, i) => [i, file, 300] as [number, string, number]);
+    const map = pool.starmap(marked, items, { chunksize: 1 });
+    expect(await waitFor(() => starts(file).length >= 2, 30_000)).to.equal(true);
+    await redis.restart();
+    expect(await map).to.deep.equal(items.map(([x]) => x));
+    process.off('warning', onWarning);
+    expect(warnings).to.include('PROCPOOL_REDIS_DOWN');
+  });
+
   it('SIGTERM: the agent takes no new chunk, finishes the running one, and exits 0', async () => {
     agents = [await AgentProcess.start(redis.url, 'term', 1)];
     const pool = new Pool({ cluster: { redis: redis.url, queue: 'term' } });

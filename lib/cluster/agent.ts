@@ -4,7 +4,7 @@ import { serialize } from 'node:v8';
 import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RemoteError } from '../errors';
-import type { StartMethod } from '../launchers/launcher';
+import type { PoolOptions } from '../options';
 import { Pool } from '../pool/pool';
 import { taskRef } from '../tasks/task-ref';
 import { encodeError } from '../transport/error-codec';
@@ -23,7 +23,7 @@ export interface AgentOptions {
   readonly queue: string;
   /** Local worker processes, and chunks run at once. */
   readonly processes: number;
-  readonly startMethod?: StartMethod;
+  readonly startMethod?: PoolOptions['startMethod'];
   /** Modules every local worker loads before it takes chunks. */
   readonly preload?: readonly string[];
   /** The project root task modules are resolved against. @default process.cwd() */

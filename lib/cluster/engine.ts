@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { deserialize } from 'node:v8';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { HostLostError, PayloadTooLargeError, PoolTerminatedError, ProcPoolError, SerializationError, InvalidStateError } from '../errors';
@@ -10,26 +9,18 @@ import { Lifecycle, type PoolState } from '../pool/lifecycle';
 import { PoolTask, kSettle, type TaskOwner, type TaskPolicy } from '../pool/task';
 import type { TaskEngine } from '../pool/task-engine';
 import { Producers } from '../pool/producers';
-import { decodeError, type EncodedError } from '../transport/error-codec';
-import { decode, encodeArgs } from '../transport/payload';
+import { encodeArgs } from '../transport/payload';
 import type { TaskKindValue } from '../transport/protocol';
 import { Deque } from '../util/deque';
 import { portableModule, type PortableModule } from './modules';
-import { resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './options';
+import { redactUrl, resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './options';
 import { Presence } from './presence';
-import { bullmq, connectionOptions, createClient, waitForRedis } from './redis';
-import { STALLED_REASON, keys, type ChunkJob, type ChunkResult } from './wire';
+import { bounded, bullmq, connectionOptions, createClient, waitForRedis } from './redis';
+import { fromResult, toJob, type JobSpec } from './job-codec';
+import { STALLED_REASON, keys } from './wire';
 
-/** Waits for `promise` at most `ms` (closing a connection to a Redis that is gone must not hang). */
-function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    promise.then(
-      () => (clearTimeout(timer), resolve()),
-      () => (clearTimeout(timer), resolve()),
-    );
-  });
-}
+/** How often jobs in Redis are checked for having vanished (see `#sweep`). */
+const SWEEP_INTERVAL_MS = 1000;
 
 /**
  * The engine of a `Pool` with `cluster` options: the same tasks, jobs and iterators as a local
@@ -67,6 +58,11 @@ export class ClusterEngine implements TaskEngine {
   readonly #presence: Presence;
   readonly #connected: Promise<void>;
   #readyWaiters: (() => void)[] = [];
+  /** Jobs found missing from Redis once: missing again at the next sweep, they are lost. */
+  readonly #missing = new Set<string>();
+  #sweeper: NodeJS.Timeout | undefined;
+  /** Set while the connection to Redis is down (after it was up). */
+  #down = false;
 
   constructor(options: ClusterOptions) {
     this.#options = resolveClusterOptions(options);
@@ -75,6 +71,8 @@ export class ClusterEngine implements TaskEngine {
       this.#lastError = error;
     };
     this.#client = createClient(redis, onError);
+    this.#client.on('close', () => this.#outage());
+    this.#client.on('ready', () => this.#recovered());
     const { Queue } = bullmq();
     this.#queue = new Queue(queue, { connection: connectionOptions(redis) });
     this.#queue.on('error', onError);
@@ -98,7 +96,43 @@ export class ClusterEngine implements TaskEngine {
     await events.waitUntilReady();
     await this.#presence.start();
     this.#up = true;
+    this.#sweeper = setInterval(() => void this.#sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
+    this.#sweeper.unref();
     this.#pump();
+  }
+
+  /**
+   * Finds jobs that vanished from Redis (a restart without persistence, a flush, an event trimmed
+   * from the stream before it was read): missing at two sweeps in a row, a job is lost and its task
+   * runs again. Two, because a job that just completed is removed before its event arrives.
+   */
+  async #sweep(): Promise<void> {
+    if (!this.#up || this.#down) return;
+    const ids = [...this.#inRedis.keys()];
+    const exists = await Promise.all(ids.map((id) => this.#client.exists(this.#queue.toKey(id))));
+    const before = new Set(this.#missing);
+    this.#missing.clear();
+    ids.forEach((id, i) => {
+      if (exists[i]) return;
+      const task = this.#inRedis.get(id);
+      if (!before.has(id) || !task) return void this.#missing.add(id);
+      this.#inRedis.delete(id);
+      this.#lost(task, 'its job vanished from Redis (was Redis restarted or flushed?)');
+    });
+  }
+
+  #outage(): void {
+    if (!this.#up || this.#down || this.lifecycle.ending) return;
+    this.#down = true;
+    process.emitWarning(`Lost the connection to the cluster's Redis at ${redactUrl(this.#options.redis)}; the pool's chunks wait until it answers again.`, { code: 'PROCPOOL_REDIS_DOWN' });
+  }
+
+  #recovered(): void {
+    if (!this.#down) return;
+    this.#down = false;
+    // A Redis that restarted empty has lost this pool's liveness key and its jobs: set the key
+    // first (agents would drop the jobs sent again), then look for what vanished.
+    void this.#presence.refresh().then(() => this.#sweep()).catch(() => undefined);
   }
 
   /** Agent processes serving the queue, as last seen (0 until one is). */
@@ -250,23 +284,18 @@ export class ClusterEngine implements TaskEngine {
   #pump(): void {
     if (!this.#up || this.lifecycle.ending) return;
     const room = Math.max(2, this.#options.chunksPerProcess * this.processes) - this.#inRedis.size;
-    const batch: { name: string; data: ChunkJob; opts: object }[] = [];
+    const batch: JobSpec[] = [];
     while (batch.length < room && this.#waiting.length > 0) {
       const task = this.#waiting.shift() as PoolTask;
       if (!task.live) continue;
       const jobId = `${this.id}-${task.id}-${this.#losses.get(task) ?? 0}`;
       this.#jobIds.set(task, jobId);
       this.#inRedis.set(jobId, task);
-      const { module, fingerprint } = this.#module(task.fnId);
-      const { timeout, softTimeout, retries } = task.policy;
-      const data: ChunkJob = { pool: this.id, module, fingerprint, name: this.functions.ref(task.fnId).name, kind: task.kind, payload: task.payload.toString('base64'), timeout, softTimeout, retries };
-      // Completed jobs go at once (their result travelled in the event); failed ones stay an hour, to look at.
-      batch.push({ name: data.name, data, opts: { jobId, attempts: 1, removeOnComplete: true, removeOnFail: { age: 3600 } } });
+      batch.push(toJob(task, jobId, this.id, this.#module(task.fnId), this.functions.ref(task.fnId).name));
     }
     if (batch.length === 0) return;
     this.#queue.addBulk(batch).catch((error: unknown) => {
-      for (const { opts } of batch) {
-        const jobId = (opts as { jobId: string }).jobId;
+      for (const { opts: { jobId } } of batch) {
         const task = this.#inRedis.get(jobId);
         if (!task) continue;
         this.#inRedis.delete(jobId);
@@ -279,21 +308,11 @@ export class ClusterEngine implements TaskEngine {
     const task = this.#inRedis.get(jobId);
     if (!task) return;
     this.#inRedis.delete(jobId);
+    const outcome = fromResult(value, () => this.functions.describe(task.fnId));
+    // Dropped while this pool lives: the agent missed its liveness key (Redis restarted): again.
+    if ('dropped' in outcome) return this.#lost(task, `an agent dropped it (${outcome.dropped})`);
     this.#pump();
-    const result = (typeof value === 'string' ? JSON.parse(value) : value) as ChunkResult;
-    if (result.ok) {
-      const payload = Buffer.from(result.payload, 'base64');
-      let decoded: unknown;
-      try {
-        decoded = decode(payload, 0, payload.length);
-      } catch (error) {
-        return this.#settle(task, false, new SerializationError(`The result of ${this.functions.describe(task.fnId)} could not be decoded: ${(error as Error).message}`, 'result', { cause: error }));
-      }
-      return this.#settle(task, true, decoded);
-    }
-    if ('dropped' in result) return this.#settle(task, false, new PoolTerminatedError(`The agent dropped the job: ${result.dropped}.`));
-    const encoded = deserialize(Buffer.from(result.error, 'base64')) as EncodedError;
-    this.#settle(task, false, decodeError(encoded, `agent ${result.host} pid ${result.pid}`));
+    this.#settle(task, outcome.ok, outcome.value);
   }
 
   #failed(jobId: string, reason: string): void {
@@ -304,10 +323,14 @@ export class ClusterEngine implements TaskEngine {
       this.#pump();
       return this.#settle(task, false, new ProcPoolError(`The agent failed the job of ${this.functions.describe(task.fnId)}: ${reason}`));
     }
+    this.#lost(task, 'its lock in Redis expired');
+  }
+
+  /** The task's job will not answer (its agent is gone, or the job is): it runs again, first in line, up to hostRetries. */
+  #lost(task: PoolTask, why: string): void {
     const losses = (this.#losses.get(task) ?? 0) + 1;
     this.#losses.set(task, losses);
-    if (losses > this.#options.hostRetries) return this.#settle(task, false, new HostLostError(this.functions.describe(task.fnId), losses));
-    // Its agent is gone: the chunk runs again, first in line, as a new job.
+    if (losses > this.#options.hostRetries) return this.#settle(task, false, new HostLostError(this.functions.describe(task.fnId), losses, why));
     this.counters.retried++;
     this.#waiting.unshift(task);
     this.#pump();
@@ -354,6 +377,7 @@ export class ClusterEngine implements TaskEngine {
 
   /** Lets go of Redis: the liveness key (agents drop what is left), the event reader, the queue, the client. */
   async #shutdown(): Promise<void> {
+    clearInterval(this.#sweeper);
     await bounded(this.#presence.stop(true), 2000);
     await bounded(this.#events?.close() ?? Promise.resolve(), 2000);
     await bounded(this.#queue.close(), 2000);

@@ -62,6 +62,11 @@ export class Presence {
     if (release) await this.client.del(keys.alive(this.queue, this.pool));
   }
 
+  /** Sets the liveness key now (Redis came back empty: agents must not take this pool for dead). */
+  refresh(): Promise<void> {
+    return this.#refreshAlive();
+  }
+
   async #refreshAlive(): Promise<void> {
     await this.client.set(keys.alive(this.queue, this.pool), String(process.pid), 'PX', this.ttlMs);
   }

@@ -56,3 +56,14 @@ export function waitForRedis(client: Redis, url: string, timeoutMs: number, last
     );
   });
 }
+
+/** Waits for `promise` at most `ms` (closing a connection to a Redis that is gone must not hang). */
+export function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    promise.then(
+      () => (clearTimeout(timer), resolve()),
+      () => (clearTimeout(timer), resolve()),
+    );
+  });
+}

@@ -53,7 +53,8 @@ function exited(child: ChildProcess): Promise<void> {
 
 /** A redis-server of this spec's own: a free port, a temporary directory, no persistence. */
 export class RedisServer {
-  private constructor(readonly port: number, private readonly child: ChildProcess) {}
+  private child: ChildProcess | undefined;
+  private constructor(readonly port: number) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
@@ -62,23 +63,35 @@ export class RedisServer {
   static async start(): Promise<RedisServer> {
     requireRedisServer();
     for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
-      const dir = tempDir('redis');
-      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-      const server = new RedisServer(port, child);
-      if (await waitFor(() => child.exitCode !== null, 0)) continue;
-      const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && child.exitCode === null) {
-        if (await answersPing(port)) return server;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await server.stop();
+      const server = new RedisServer(await freePort());
+      if (await server.launch()) return server;
       // The port was taken between our probe and redis's bind: try another.
-      if (attempt >= 2) throw new Error(`redis-server did not answer on port ${port} within 15 s`);
+      if (attempt >= 2) throw new Error(`redis-server did not answer on port ${server.port} within 15 s`);
     }
   }
 
+  /** Starts redis-server on this port; resolves whether it answers PING (within 15 s). */
+  private async launch(): Promise<boolean> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.child = child;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && child.exitCode === null) {
+      if (await answersPing(this.port)) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await this.stop();
+    return false;
+  }
+
+  /** Kills the server and starts an empty one on the same port (persistence is off: every key is gone). */
+  async restart(): Promise<void> {
+    await this.stop();
+    if (!(await this.launch())) throw new Error(`redis-server did not come back on port ${this.port}`);
+  }
+
   async stop(): Promise<void> {
+    if (!this.child) return;
     this.child.kill('SIGKILL');
     await exited(this.child);
   }
