@@ -2,16 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { HostLostError, PayloadTooLargeError, PoolTerminatedError, ProcPoolError, SerializationError, InvalidStateError } from '../errors';
+import { HostLostError, InvalidStateError, PoolTerminatedError, ProcPoolError } from '../errors';
 import { Counters, type PoolStats } from '../pool/counters';
 import { FunctionTable } from '../pool/functions';
 import { Lifecycle, type PoolState } from '../pool/lifecycle';
 import { PoolTask, kSettle, type TaskOwner, type TaskPolicy } from '../pool/task';
 import type { TaskEngine } from '../pool/task-engine';
 import { Producers } from '../pool/producers';
-import { encodeArgs } from '../transport/payload';
+import { defaultChunksize } from '../pool/jobs';
 import type { TaskKindValue } from '../transport/protocol';
 import { Deque } from '../util/deque';
+import { Backlog } from './backlog';
 import { portableModule, type PortableModule } from './modules';
 import { redactUrl, resolveClusterOptions, type ClusterOptions, type ResolvedClusterOptions } from './options';
 import { Presence } from './presence';
@@ -43,10 +44,7 @@ export class ClusterEngine implements TaskEngine {
   /** Times each task's agent was lost. */
   readonly #losses = new WeakMap<PoolTask, number>();
   readonly #modules = new Map<number, PortableModule>();
-  /** Items of each payload not yet final, for the caps on what waits. */
-  readonly #items = new WeakMap<Buffer, number>();
-  #queuedItems = 0;
-  #queuedBytes = 0;
+  readonly #backlog: Backlog;
   #nextTaskId = 1;
   readonly #producers = new Producers();
   #pumpScheduled = false;
@@ -66,6 +64,7 @@ export class ClusterEngine implements TaskEngine {
 
   constructor(options: ClusterOptions) {
     this.#options = resolveClusterOptions(options);
+    this.#backlog = new Backlog(this.#options);
     const { redis, queue } = this.#options;
     const onError = (error: Error): void => {
       this.#lastError = error;
@@ -145,24 +144,15 @@ export class ClusterEngine implements TaskEngine {
   }
 
   encode(input: readonly unknown[], task: number | string): Buffer {
-    const name = typeof task === 'number' ? this.functions.describe(task) : task;
-    let payload: Buffer;
-    try {
-      // Never captured into shared memory: the agent is on another machine.
-      payload = encodeArgs(input);
-    } catch (error) {
-      throw new SerializationError(`The arguments of task ${name} cannot be serialized: ${(error as Error).message}.`, 'arguments', { cause: error });
-    }
-    const o = this.#options;
-    if (payload.length > o.maxJobBytes) throw new PayloadTooLargeError(`A chunk of task ${name}`, payload.length, o.maxJobBytes, 'bytes');
-    if (this.#queuedItems + input.length > o.maxQueuedItems) throw new PayloadTooLargeError(`The work waiting for the cluster`, this.#queuedItems + input.length, o.maxQueuedItems, 'items');
-    if (this.#queuedBytes + payload.length > o.maxQueuedBytes) throw new PayloadTooLargeError(`The work waiting for the cluster`, this.#queuedBytes + payload.length, o.maxQueuedBytes, 'bytes');
-    // A payload may be a shared constant (no arguments): copy it so that it can be accounted for.
-    if (this.#items.has(payload) || payload.length < 8) payload = Buffer.from(payload);
-    this.#items.set(payload, input.length);
-    this.#queuedItems += input.length;
-    this.#queuedBytes += payload.length;
-    return payload;
+    return this.#backlog.encode(input, typeof task === 'number' ? this.functions.describe(task) : task);
+  }
+
+  /**
+   * Python's rule over the agents' processes as last seen; before any agent is seen (a map right
+   * after `new Pool`), as if there were 4: chunking happens at the call, which captures its input.
+   */
+  defaultChunksize(length: number): number {
+    return defaultChunksize(length, this.processes || 4);
   }
 
   createTask(fnId: number, kind: TaskKindValue, payload: Buffer, owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask {
@@ -185,7 +175,7 @@ export class ClusterEngine implements TaskEngine {
   abandon(tasks: Iterable<PoolTask>, abort: boolean): void {
     for (const task of tasks) {
       if (!task.finish('abandoned')) continue;
-      this.#release(task.payload);
+      this.#backlog.release(task.payload);
       const jobId = this.#jobIds.get(task);
       if (jobId === undefined || !this.#inRedis.delete(jobId)) continue;
       // A waiting job goes; a running one cannot be removed (its agent holds the lock): with
@@ -200,7 +190,7 @@ export class ClusterEngine implements TaskEngine {
   }
 
   discard(payloads: readonly Buffer[]): void {
-    for (const payload of payloads) this.#release(payload);
+    for (const payload of payloads) this.#backlog.release(payload);
   }
 
   holdOpen(): () => void {
@@ -338,20 +328,13 @@ export class ClusterEngine implements TaskEngine {
 
   #settle(task: PoolTask, ok: boolean, value: unknown): void {
     if (!task.finish('settled')) return;
-    this.#release(task.payload);
+    this.#backlog.release(task.payload);
     if (ok) this.counters.completed++;
     else this.counters.failed++;
     task.owner[kSettle](task, ok, value);
     this.#maybeClosed();
   }
 
-  #release(payload: Buffer): void {
-    const items = this.#items.get(payload);
-    if (items === undefined) return;
-    this.#items.delete(payload);
-    this.#queuedItems -= items;
-    this.#queuedBytes -= payload.length;
-  }
 
   #agentsChanged(): void {
     if (this.processes > 0) for (const resolve of this.#readyWaiters.splice(0)) resolve();

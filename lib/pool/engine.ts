@@ -14,6 +14,7 @@ import { TaskTimings, assign } from './scheduler';
 import { Supervisor, type SupervisorConfig, type SupervisorHost } from './supervisor';
 import { PoolTask, kSettle, type TaskOwner, type TaskPolicy } from './task';
 import type { TaskEngine } from './task-engine';
+import { defaultChunksize } from './jobs';
 import { Producers } from './producers';
 
 /** Everything the engine needs, with every default already applied. */
@@ -89,6 +90,10 @@ export class PoolEngine implements SupervisorHost, TaskEngine {
         { cause: error },
       );
     }
+  }
+
+  defaultChunksize(length: number): number {
+    return defaultChunksize(length, this.processes);
   }
 
   /** A task of function `fnId` with its encoded input (see `encode`). */

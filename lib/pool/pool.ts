@@ -27,7 +27,7 @@ import { createClusterEngine } from '../cluster/engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import type { PoolState } from './lifecycle';
 import { IMapIterator } from './imap';
-import { CallJob, MapJob, defaultChunksize } from './jobs';
+import { CallJob, MapJob } from './jobs';
 import type { PoolTask, TaskPolicy } from './task';
 
 /** A function's result once awaited in the worker. */
@@ -300,7 +300,7 @@ export class Pool extends EventEmitter<PoolEventMap> {
       const engine = this.#engine;
       const start = (list: unknown[]): void => {
         const lookup = this.#functionId(fn);
-        const size = options.chunksize ?? defaultChunksize(list.length, this.processes);
+        const size = options.chunksize ?? engine.defaultChunksize(list.length);
         const job = new MapJob(list.length, done as Completion<unknown[]>, (unwanted) => engine.abandon(unwanted, false));
         const submit = (fnId: number, offset: number, payload: Buffer): void => {
           const task = engine.createTask(fnId, kind, payload, job, offset, policy);

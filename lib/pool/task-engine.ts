@@ -15,6 +15,8 @@ export interface TaskEngine {
   readonly state: PoolState;
   readonly lifecycle: { refusal(): Error | undefined };
   readonly functions: FunctionTable;
+  /** A map's chunksize when its caller gives none (Python's: about four chunks per process). */
+  defaultChunksize(length: number): number;
   /** Encodes a call's arguments or a chunk's items now, at the call. */
   encode(input: readonly unknown[], task: number | string): Buffer;
   createTask(fnId: number, kind: TaskKindValue, payload: Buffer, owner: TaskOwner, index: number, policy?: TaskPolicy): PoolTask;

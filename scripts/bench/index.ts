@@ -17,6 +17,7 @@ import { tinypoolAdapter } from './peers/tinypool';
 import { workerpoolAdapter } from './peers/workerpool';
 import type { MemoryFigures } from './memory';
 import { closeProcpoolContexts, procpoolAdapter } from './procpool';
+import { clusterBench } from './cluster';
 import { serialAdapter } from './serial';
 
 interface Workload {
@@ -139,8 +140,9 @@ async function memoryTable(): Promise<{ lines: string[]; figures: Record<string,
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' } },
+    options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, cluster: { type: 'boolean' } },
   });
+  if (values.cluster) return clusterBench(Number(values.runs ?? 3));
   const options: Options = { runs: Number(values.runs ?? 5), only: values.only, json: values.json, svg: values.svg };
   const candidates: Adapter[] = [
     procpoolAdapter('spawn'),
