@@ -41,17 +41,21 @@ describe('cluster wire (in-process)', () => {
   });
 
   it('reads results and errors as the agent writes them', () => {
-    const ok = fromResult({ ok: true, payload: encodeValue([1, 'two', { three: 3 }]).toString('base64') }, () => 'f');
-    expect(ok).to.deep.equal({ ok: true, value: [1, 'two', { three: 3 }] });
+    const ok = fromResult({ ok: true, payload: encodeValue([1, 'two', { three: 3 }]).toString('base64') }, 1, () => 'f');
+    expect(ok).to.deep.equal([{ ok: true, value: [1, 'two', { three: 3 }] }]);
     const thrown = Object.assign(new RangeError('bad'), { code: 'E_BAD' });
     const encoded = encodeError(thrown);
     const withPlace = encoded.kind === 'error' ? { ...encoded, props: { ...encoded.props, host: 'h1', pid: 7 } } : encoded;
-    const failed = fromResult(JSON.stringify({ ok: false, error: serialize(withPlace).toString('base64'), host: 'h1', pid: 7 }), () => 'f') as { ok: boolean; value: RangeError & { code: string; host: string } };
+    const [failed] = fromResult(JSON.stringify({ ok: false, error: serialize(withPlace).toString('base64'), host: 'h1', pid: 7 }), 1, () => 'f') as { ok: boolean; value: RangeError & { code: string; host: string } }[];
     expect(failed.ok).to.equal(false);
     expect(failed.value).to.be.instanceOf(RangeError);
     expect(failed.value).to.include({ code: 'E_BAD', host: 'h1', pid: 7 });
     expect(failed.value.stack).to.include('agent h1 pid 7');
-    expect(fromResult({ ok: false, dropped: 'its submitter is gone' }, () => 'f')).to.deep.equal({ dropped: 'its submitter is gone' });
+    expect(fromResult({ ok: false, dropped: 'its submitter is gone' }, 1, () => 'f')).to.deep.equal({ dropped: 'its submitter is gone' });
+    // A batch of calls: one outcome per call.
+    const batch = fromResult({ ok: true, payload: encodeValue([{ ok: true, value: 4 }, { ok: false, error: withPlace, host: 'h1', pid: 7 }]).toString('base64') }, 2, () => 'f') as { ok: boolean; value: unknown }[];
+    expect(batch[0]).to.deep.equal({ ok: true, value: 4 });
+    expect(batch[1].value).to.be.instanceOf(RangeError).and.include({ host: 'h1' });
   });
 
   it("require('procpool') loads neither bullmq nor ioredis", () => {

@@ -79,6 +79,18 @@ describe('cluster: the same Pool on agents through BullMQ on Redis', function ()
     expect(await pool.map(t.square, [])).to.deep.equal([]);
   });
 
+  it('a burst of applyAsync travels in batches of calls, and each call settles on its own', async () => {
+    const pool = cluster();
+    const calls = Array.from({ length: 300 }, (_, i) => pool.applyAsync(t.overQuota, [i % 5]));
+    const outcomes = await Promise.allSettled(calls);
+    outcomes.forEach((o, i) => {
+      if (i % 5 === 3) expect(o.status === 'rejected' && (o.reason as { code: string }).code).to.equal('E_QUOTA');
+      else expect(o).to.deep.equal({ status: 'fulfilled', value: i % 5 });
+    });
+    // 300 calls went as far fewer jobs: each job is one completed task per call, counted per call.
+    expect(pool.stats()).to.include({ completed: 240, failed: 60 });
+  });
+
   it("a task's error keeps its class, code and remote stack, plus the host and pid that ran it", async () => {
     const pool = cluster();
     const error = await pool.map(t.overQuota, [1, 2, 3, 4], { chunksize: 1 }).then(

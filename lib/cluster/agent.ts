@@ -6,10 +6,12 @@ import type { Redis } from 'ioredis';
 import { RemoteError } from '../errors';
 import type { PoolOptions } from '../options';
 import { Pool } from '../pool/pool';
-import { taskRef } from '../tasks/task-ref';
+import { taskRef, type TaskRef } from '../tasks/task-ref';
+import type { TaskOptions } from '../pool/call-options';
 import { encodeError } from '../transport/error-codec';
 import { decode, encodeValue } from '../transport/payload';
 import { TaskKind } from '../transport/protocol';
+import type { CallOutcome } from './job-codec';
 import { localModule } from './modules';
 import { redactUrl } from './options';
 import { bullmq, connectionOptions, createClient, waitForRedis } from './redis';
@@ -162,43 +164,66 @@ export class Agent {
         }
       }, () => undefined);
     }, CANCEL_POLL_MS);
-    let localId: number | undefined;
     try {
       const path = localModule({ module: data.module, fingerprint: data.fingerprint }, this.root);
-      const payload = Buffer.from(data.payload, 'base64');
-      const input = decode(payload, 0, payload.length) as unknown[];
       const ref = taskRef(path, data.name);
       const options = { timeout: data.timeout, softTimeout: data.softTimeout, retries: data.retries, signal: controller.signal };
-      const pool = this.#pool as Pool;
-      this.#capture = (id) => (localId ??= id);
-      let running: Promise<unknown>;
-      try {
-        if (data.kind === TaskKind.Call) running = pool.apply(ref, input as never, options);
-        else if (data.kind === TaskKind.Starmap) running = pool.starmap(ref, input as never[], { ...options, chunksize: Math.max(1, input.length) });
-        else running = pool.map(ref, input, { ...options, chunksize: Math.max(1, input.length) });
-      } finally {
-        this.#capture = undefined;
-      }
-      const value = await running;
+      const inputs = (data.calls ?? [data.payload]).map((text) => {
+        const payload = Buffer.from(text, 'base64');
+        return decode(payload, 0, payload.length) as unknown[];
+      });
+      // Every call (or the one chunk) runs as one task of the local pool, at once.
+      const outcomes = await Promise.all(inputs.map((input) => this.#runLocal(data.kind, ref, input, options)));
+      if (dropped) throw new Error(dropped);
       this.counts.done++;
-      this.counts.items += data.kind === TaskKind.Call ? 1 : input.length;
-      return { ok: true, payload: encodeValue(value).toString('base64') };
+      this.counts.items += data.kind === TaskKind.Call ? inputs.length : inputs[0].length;
+      if (data.calls) {
+        this.counts.failed += outcomes.filter((o) => !o.ok).length;
+        return { ok: true, payload: encodeValue(outcomes).toString('base64') };
+      }
+      const [outcome] = outcomes;
+      if (outcome.ok) return { ok: true, payload: encodeValue(outcome.value).toString('base64') };
+      this.counts.failed++;
+      return { ...outcome, error: serialize(outcome.error).toString('base64') };
     } catch (error) {
       if (dropped) {
         this.counts.dropped++;
         return { ok: false, dropped };
       }
+      // The module is missing or not the submitter's: every item of the job fails with that.
       this.counts.failed++;
-      return this.#failure(error, localId === undefined ? undefined : this.#pidOfTask.get(localId));
+      const failure = this.#failure(error, undefined);
+      return { ...failure, error: serialize(failure.error).toString('base64') };
     } finally {
       clearInterval(poll);
       this.counts.running--;
+    }
+  }
+
+  /** Runs one call or one chunk on the local pool; a failure comes back as data, with the worker's pid. */
+  async #runLocal(kind: number, ref: TaskRef, input: unknown[], options: TaskOptions): Promise<CallOutcome> {
+    const pool = this.#pool as Pool;
+    let localId: number | undefined;
+    this.#capture = (id) => (localId ??= id);
+    try {
+      let running: Promise<unknown>;
+      try {
+        if (kind === TaskKind.Call) running = pool.apply(ref, input as never, options);
+        else if (kind === TaskKind.Starmap) running = pool.starmap(ref, input as never[], { ...options, chunksize: Math.max(1, input.length) });
+        else running = pool.map(ref, input, { ...options, chunksize: Math.max(1, input.length) });
+      } finally {
+        this.#capture = undefined;
+      }
+      return { ok: true, value: await running };
+    } catch (error) {
+      return this.#failure(error, localId === undefined ? undefined : this.#pidOfTask.get(localId));
+    } finally {
       if (localId !== undefined) this.#pidOfTask.delete(localId);
     }
   }
 
-  /** A failed chunk's answer: the error as data, with the host and the pid that ran it. */
-  #failure(error: unknown, workerPid: number | undefined): ChunkResult {
+  /** A failure as data, with the host and the pid that ran it. */
+  #failure(error: unknown, workerPid: number | undefined): Extract<CallOutcome, { ok: false }> {
     const host = hostname();
     const pid = workerPid ?? process.pid;
     // The local pool rebuilt the worker's error with the worker's stack in a RemoteError cause: that
@@ -208,7 +233,6 @@ export class Agent {
       error.cause = error.cause.cause;
     }
     const encoded = encodeError(error);
-    const withPlace = encoded.kind === 'error' ? { ...encoded, props: { pid, ...encoded.props, host } } : encoded;
-    return { ok: false, error: serialize(withPlace).toString('base64'), host, pid };
+    return { ok: false, error: encoded.kind === 'error' ? { ...encoded, props: { pid, ...encoded.props, host } } : encoded, host, pid };
   }
 }

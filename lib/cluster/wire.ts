@@ -56,8 +56,10 @@ export interface ChunkJob {
   readonly name: string;
   /** TaskKind: a call, a map chunk or a starmap chunk. */
   readonly kind: number;
-  /** The encoded arguments or items, base64. */
+  /** The encoded arguments or items, base64 ('' when `calls` holds them). */
   readonly payload: string;
+  /** A batch of calls: each call's encoded arguments; the result is an array of `CallOutcome`s. */
+  readonly calls?: readonly string[];
   readonly timeout?: number;
   readonly softTimeout?: number;
   /** Runs again on the agent if the local worker dies under it. */
