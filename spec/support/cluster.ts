@@ -54,16 +54,17 @@ function exited(child: ChildProcess): Promise<void> {
 /** A redis-server of this spec's own: a free port, a temporary directory, no persistence. */
 export class RedisServer {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(readonly port: number, private readonly bind: readonly string[]) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<RedisServer> {
+  /** @param bind - addresses to listen on besides 127.0.0.1 (they must exist already). */
+  static async start(bind: readonly string[] = []): Promise<RedisServer> {
     requireRedisServer();
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort());
+      const server = new RedisServer(await freePort(), bind);
       if (await server.launch()) return server;
       // The port was taken between our probe and redis's bind: try another.
       if (attempt >= 2) throw new Error(`redis-server did not answer on port ${server.port} within 15 s`);
@@ -72,7 +73,9 @@ export class RedisServer {
 
   /** Starts redis-server on this port; resolves whether it answers PING (within 15 s). */
   private async launch(): Promise<boolean> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
+    // Protected mode refuses clients from other addresses than loopback when there is no password.
+    const open = this.bind.length ? ['--protected-mode', 'no'] : [];
+    const args = [...open, '--port', String(this.port), '--bind', '127.0.0.1', ...this.bind, '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 15_000;
@@ -109,8 +112,10 @@ export class AgentProcess {
     return this.child.pid as number;
   }
 
-  static async start(redis: string, queue: string, processes: number, extra: string[] = []): Promise<AgentProcess> {
-    const child = spawn(process.execPath, [cli, 'agent', '--redis', redis, '--queue', queue, '--processes', String(processes), '--progress-every', '500', ...extra], {
+  /** @param netns - a network namespace to run it in (`ip netns exec`, as root). */
+  static async start(redis: string, queue: string, processes: number, extra: string[] = [], netns?: string): Promise<AgentProcess> {
+    const inNamespace = netns ? ['netns', 'exec', netns, process.execPath] : [];
+    const child = spawn(netns ? 'ip' : process.execPath, [...inNamespace, cli, 'agent', '--redis', redis, '--queue', queue, '--processes', String(processes), '--progress-every', '500', ...extra], {
       cwd: repo,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
