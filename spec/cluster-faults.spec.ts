@@ -127,9 +127,11 @@ describe('cluster faults: host loss, dead submitters, SIGTERM, terminate', funct
     const pool = new Pool({ cluster: { redis: redis.url, queue: 'term' } });
     pools.push(pool);
     const file = tempFile('cluster-term', 'starts');
-    const first = pool.apply(marked, [1, file, 1500]);
+    const first = pool.apply(marked, [1, file, 3000]);
     expect(await waitFor(() => starts(file).length === 1, 30_000)).to.equal(true);
     const exit = agents[0].terminate();
+    // Sent once the agent has stopped taking chunks (it says so in the same tick).
+    expect(await waitFor(() => agents[0].output.includes('SIGTERM'), 30_000)).to.equal(true);
     const second = pool.apply(marked, [2, file, 10]).catch((e: unknown) => e);
     expect(await first).to.equal(1);
     expect(await exit).to.equal(0);
