@@ -50,12 +50,9 @@ export {
   SharedMemoryNotFoundError,
   SharedMemoryFullError,
   IndexError,
-  ClusterUnavailableError,
-  HostLostError,
-  PayloadTooLargeError,
-  TaskVersionMismatchError,
 } from './errors';
 export type { ErrorCode, WorkerExitInfo, UnknownExitReason } from './errors';
+export { ClusterUnavailableError, HostLostError, PayloadTooLargeError, TaskVersionMismatchError } from './errors';
 export type { ClusterOptions } from './cluster/options';
 export { Agent } from './cluster/agent';
 export type { AgentOptions, AgentCounts } from './cluster/agent';

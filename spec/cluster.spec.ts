@@ -197,6 +197,36 @@ describe('cluster: the same Pool on agents through BullMQ on Redis', function ()
     await pool.join();
   });
 
+  it('a Redis ACL user limited to the queue\'s keys is enough; a wrong password is a ClusterUnavailableError', async () => {
+    const acl = ['--user', 'default', 'off', '--user', 'batch', 'on', '>s3cret', '~bull:acl:*', '~procpool:acl:*', '&*', '+@all', '-@dangerous', '+info', '+client'];
+    const guarded = await RedisServer.start([], acl);
+    const url = `redis://batch:s3cret@127.0.0.1:${guarded.port}`;
+    const agent = await AgentProcess.start(url, 'acl', 1);
+    try {
+      const pool = new Pool({ cluster: { redis: url, queue: 'acl' } });
+      expect(await pool.map(t.square, [1, 2, 3])).to.deep.equal([1, 4, 9]);
+      pool.close();
+      await pool.join();
+      expect(agent.output).to.not.include('batch:s3cret');
+      const wrong = new Pool({ cluster: { redis: `redis://batch:nope@127.0.0.1:${guarded.port}`, queue: 'acl', connectTimeout: 1000 } });
+      const error = await wrong.apply(t.square, [2]).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ClusterUnavailableError);
+      expect((error as Error).message).to.not.include('nope');
+      wrong.close();
+      await wrong.join();
+    } finally {
+      await agent.terminate();
+      await guarded.stop();
+    }
+  });
+
+  it('a pool closed right after it is made lets go of Redis', async () => {
+    const pool = new Pool({ cluster: { redis: redis.url, queue: 'main' } });
+    pool.close();
+    await pool.join();
+    expect(pool.state).to.equal('closed');
+  });
+
   it('close() lets queued chunks finish, then join() resolves', async () => {
     const pool = cluster();
     const file = tempFile('cluster-close', 'started');

@@ -55,7 +55,8 @@ export class ClusterEngine implements TaskEngine {
   #lastError: Error | undefined;
   #up = false;
   readonly #client: Redis;
-  readonly #queue: Queue;
+  /** Made once Redis answers: BullMQ's client, given a wrong password, retries for ever, even after `disconnect()`. */
+  #queue: Queue | undefined;
   #events: QueueEvents | undefined;
   readonly #presence: Presence;
   readonly #connected: Promise<void>;
@@ -75,9 +76,6 @@ export class ClusterEngine implements TaskEngine {
     this.#client = createClient(redis, onError);
     this.#client.on('close', () => this.#outage());
     this.#client.on('ready', () => this.#recovered());
-    const { Queue } = bullmq();
-    this.#queue = new Queue(queue, { connection: connectionOptions(redis) });
-    this.#queue.on('error', onError);
     this.#presence = new Presence(this.#client, queue, this.id, this.#options.livenessTtlMs, this.#options.noAgentsWarningMs, {
       hasWork: () => this.#waiting.length + this.#jobs.size > 0,
       agentsChanged: () => this.#agentsChanged(),
@@ -88,14 +86,19 @@ export class ClusterEngine implements TaskEngine {
 
   /** Reads results from the event stream's current end (so that none of this pool's is missed), then starts sending. */
   async #start(): Promise<void> {
+    if (this.lifecycle.ending) return;
+    const { Queue, QueueEvents } = bullmq();
+    this.#queue = new Queue(this.#options.queue, { connection: connectionOptions(this.#options.redis) });
+    this.#queue.on('error', (error: Error) => (this.#lastError = error));
     const last = await this.#client.xrevrange(this.#queue.keys.events, '+', '-', 'COUNT', 1);
-    const { QueueEvents } = bullmq();
     const events = new QueueEvents(this.#options.queue, { connection: connectionOptions(this.#options.redis), lastEventId: last[0]?.[0] ?? '0-0' });
     this.#events = events;
     events.on('error', (error: Error) => (this.#lastError = error));
     events.on('completed', ({ jobId, returnvalue }) => this.#completed(jobId, returnvalue as unknown));
     events.on('failed', ({ jobId, failedReason }) => this.#failed(jobId, failedReason));
     await events.waitUntilReady();
+    // Closed or terminated while connecting: what was opened since the shutdown goes too.
+    if (this.lifecycle.ending) return this.#shutdown();
     await this.#presence.start();
     this.#up = true;
     this.#sweeper = setInterval(() => void this.#sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
@@ -111,7 +114,7 @@ export class ClusterEngine implements TaskEngine {
   async #sweep(): Promise<void> {
     if (!this.#up || this.#down) return;
     const ids = this.#jobs.ids();
-    const exists = await Promise.all(ids.map((id) => this.#client.exists(this.#queue.toKey(id))));
+    const exists = await Promise.all(ids.map((id) => this.#client.exists(this.#q.toKey(id))));
     for (const task of this.#jobs.vanished(ids, exists)) this.#lost(task, 'its job vanished from Redis (was Redis restarted or flushed?)');
   }
 
@@ -127,6 +130,11 @@ export class ClusterEngine implements TaskEngine {
     // A Redis that restarted empty has lost this pool's liveness key and its jobs: set the key
     // first (agents would drop the jobs sent again), then look for what vanished.
     void this.#presence.refresh().then(() => this.#sweep()).catch(() => undefined);
+  }
+
+  /** The BullMQ queue, once Redis has answered (every caller runs after that). */
+  get #q(): Queue {
+    return this.#queue as Queue;
   }
 
   /** Agent processes serving the queue, as last seen (0 until one is). */
@@ -175,7 +183,7 @@ export class ClusterEngine implements TaskEngine {
       if (jobId === undefined) continue;
       // A waiting job goes; a running one cannot be removed (its agent holds the lock): with
       // `abort` its agent is told to stop it, otherwise it runs on and its answer is ignored.
-      this.#queue.remove(jobId).catch(() => undefined);
+      void this.#queue?.remove(jobId).catch(() => undefined);
       if (!abort) continue;
       this.counters.aborted++;
       this.#client.set(keys.aborted(this.#options.queue, jobId), '1', 'PX', 60_000).catch(() => undefined);
@@ -225,7 +233,7 @@ export class ClusterEngine implements TaskEngine {
     if (this.#up) {
       // Agents stop what runs (they look for this key); what waits is removed.
       const cancel = this.#client.set(keys.cancelled(this.#options.queue, this.id), '1', 'PX', 60_000);
-      const removals = jobIds.map((id) => this.#queue.remove(id).catch(() => undefined));
+      const removals = jobIds.map((id) => this.#q.remove(id).catch(() => undefined));
       this.lifecycle.finish(async () => {
         await bounded(Promise.all([cancel, ...removals]), 2000);
         await this.#shutdown();
@@ -284,7 +292,7 @@ export class ClusterEngine implements TaskEngine {
       batch.push(toJob(tasks, jobId, this.id, this.#module(task.fnId), this.functions.ref(task.fnId).name));
     }
     if (batch.length === 0) return;
-    this.#queue.addBulk(batch).catch((error: unknown) => {
+    this.#q.addBulk(batch).catch((error: unknown) => {
       const refused = new ProcPoolError(`Redis refused the job: ${(error as Error).message}`, 'PROCPOOL_ERROR', { cause: error });
       for (const { opts } of batch) for (const task of this.#jobs.take(opts.jobId) ?? []) this.#settle(task, false, refused);
     });
@@ -342,7 +350,7 @@ export class ClusterEngine implements TaskEngine {
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
     // No reconnection attempts behind the caller's back.
     this.#client.disconnect();
-    void this.#queue.disconnect().catch(() => undefined);
+    void this.#queue?.disconnect().catch(() => undefined);
     this.#maybeClosed();
   }
 
@@ -352,12 +360,14 @@ export class ClusterEngine implements TaskEngine {
     this.lifecycle.finish(() => this.#shutdown());
   }
 
-  /** Lets go of Redis: the liveness key (agents drop what is left), the event reader, the queue, the client. */
+  /** Lets go of Redis: the liveness key, the event reader, the queue, the client. */
   async #shutdown(): Promise<void> {
     clearInterval(this.#sweeper);
-    await bounded(this.#presence.stop(true), 2000);
+    // The liveness key goes at once: agents drop whatever of this pool is left. Never connected:
+    // nothing to say to Redis, and no reconnection attempts behind the caller's back.
+    await bounded(this.#presence.stop(this.#up), 2000);
     await bounded(this.#events?.close() ?? Promise.resolve(), 2000);
-    await bounded(this.#queue.close(), 2000);
+    if (this.#queue) await bounded(this.#up ? this.#queue.close() : this.#queue.disconnect(), 2000);
     this.#client.disconnect();
   }
 }

@@ -40,7 +40,8 @@ function answersPing(port: number): Promise<boolean> {
       text += chunk.toString();
       if (text.includes('\r\n')) {
         socket.destroy();
-        res(text.startsWith('+PONG'));
+        // NOAUTH: up, and asking for credentials (an ACL spec's server).
+        res(text.startsWith('+PONG') || text.startsWith('-NOAUTH'));
       }
     });
   });
@@ -54,17 +55,24 @@ function exited(child: ChildProcess): Promise<void> {
 /** A redis-server of this spec's own: a free port, a temporary directory, no persistence. */
 export class RedisServer {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number, private readonly bind: readonly string[]) {}
+  private constructor(
+    readonly port: number,
+    private readonly bind: readonly string[],
+    private readonly extra: readonly string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** @param bind - addresses to listen on besides 127.0.0.1 (they must exist already). */
-  static async start(bind: readonly string[] = []): Promise<RedisServer> {
+  /**
+   * @param bind - addresses to listen on besides 127.0.0.1 (they must exist already).
+   * @param extra - more redis-server arguments (ACL users...).
+   */
+  static async start(bind: readonly string[] = [], extra: readonly string[] = []): Promise<RedisServer> {
     requireRedisServer();
     for (let attempt = 0; ; attempt++) {
-      const server = new RedisServer(await freePort(), bind);
+      const server = new RedisServer(await freePort(), bind, extra);
       if (await server.launch()) return server;
       // The port was taken between our probe and redis's bind: try another.
       if (attempt >= 2) throw new Error(`redis-server did not answer on port ${server.port} within 15 s`);
@@ -75,7 +83,7 @@ export class RedisServer {
   private async launch(): Promise<boolean> {
     // Protected mode refuses clients from other addresses than loopback when there is no password.
     const open = this.bind.length ? ['--protected-mode', 'no'] : [];
-    const args = [...open, '--port', String(this.port), '--bind', '127.0.0.1', ...this.bind, '--save', '', '--appendonly', 'no', '--dir', tempDir('redis')];
+    const args = [...open, '--port', String(this.port), '--bind', '127.0.0.1', ...this.bind, '--save', '', '--appendonly', 'no', '--dir', tempDir('redis'), ...this.extra];
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const deadline = Date.now() + 15_000;
