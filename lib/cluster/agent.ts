@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { serialize } from 'node:v8';
@@ -155,6 +156,8 @@ export class Agent {
     }
     this.counts.running++;
     const controller = new AbortController();
+    // Every call of a batch listens to it (up to 64), past Node's default warning at 10.
+    setMaxListeners(0, controller.signal);
     let dropped: string | undefined;
     const poll = setInterval(() => {
       this.#wanted(data, jobId).then((why) => {
