@@ -6,6 +6,7 @@ import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { RemoteError } from '../errors';
 import type { PoolOptions } from '../options';
+import { checkStartMethod } from '../start-method';
 import { Pool } from '../pool/pool';
 import { taskRef, type TaskRef } from '../tasks/task-ref';
 import type { TaskOptions } from '../pool/call-options';
@@ -69,6 +70,8 @@ export class Agent {
   readonly #pidOfTask = new Map<number, number>();
 
   constructor(options: AgentOptions) {
+    // A wrong start method is said at once, not after Redis answers.
+    if (options.startMethod !== undefined) checkStartMethod(options.startMethod);
     this.#options = options;
     this.root = resolve(options.root ?? process.cwd());
   }
