@@ -8,7 +8,8 @@
  * An agent's lock on a running chunk lasts this long and is renewed every half of it; BullMQ's
  * stalled check runs every STALLED_INTERVAL_MS on every agent. A chunk whose agent dies is found
  * after its lock expires and one or two checks (its first check marks it, the next moves it):
- * 2–4 s here, measured 2.4–3.1 s from SIGKILL to the chunk failing as stalled. Agents' event loops
+ * 2–4 s. Measured here: a map done 2.1–3.3 s after an agent was SIGKILLed (specs and bench, with
+ * CPU spinners running too), 3.1–3.3 s after an agent's network link was cut. Agents' event loops
  * only wait on child processes, so a renewal every 1 s holds even with every core busy.
  */
 export const LOCK_DURATION_MS = 2000;
