@@ -93,7 +93,7 @@ export async function runCoordination(runs: number, json?: string): Promise<void
     const ours = summarize(samples[row.key]);
     const theirs = typeof python === 'string' ? undefined : summarize(python[row.key] ?? []);
     const ratio = theirs ? ours.median / theirs.median : NaN;
-    return [`${row.title} (${row.unit})`, formatSummary(ours), theirs ? formatSummary(theirs) : 'n/a', Number.isNaN(ratio) ? 'n/a' : ratio.toFixed(2), row.target, Number.isNaN(ratio) ? '?' : ratio <= row.best ? 'yes' : 'no'];
+    return [`${row.title} (${row.unit})`, formatSummary(ours), theirs ? formatSummary(theirs) : 'n/a', Number.isNaN(ratio) ? 'n/a' : ratio < 0.1 ? ratio.toPrecision(2) : ratio.toFixed(2), row.target, Number.isNaN(ratio) ? '?' : ratio <= row.best ? 'yes' : 'no'];
   });
   console.log(`\ncoordination — Node ${process.version}, median (min–max) of ${runs} runs; ratio = procpool ÷ Python (same run)\n`);
   console.log(table(['workload', 'procpool', 'Python', 'ratio', 'target', 'met'], rows));

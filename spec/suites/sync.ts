@@ -90,13 +90,9 @@ export function syncSuite(method: StartMethod): void {
         const pool = pools.create({ processes: 2 });
         const lock = kind === 'Lock' ? new Lock() : new RLock();
         const taken = new Event();
-        const dying = pool.apply(tasks.takeAndDie, [lock, taken]);
+        const dying = pool.apply(tasks.takeAndDie, [lock, taken]).catch((e: unknown) => e);
         expect(await taken.wait(DEADLINE)).to.equal(true);
-        const error = await dying.then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(error).to.be.instanceOf(WorkerLostError);
+        expect(await dying).to.be.instanceOf(WorkerLostError);
         const report = await pool.apply(tasks.acquireReport, [lock]);
         expect(report.previousOwnerDied).to.equal(true);
         // The lock works on: the parent takes it normally.
