@@ -31,6 +31,10 @@ export const ErrorCodes = {
   QUEUE_FULL: 'PROCPOOL_QUEUE_FULL',
   CLOSED: 'PROCPOOL_CLOSED',
   MANAGER_CLOSED: 'PROCPOOL_MANAGER_CLOSED',
+  CLUSTER_UNAVAILABLE: 'PROCPOOL_CLUSTER_UNAVAILABLE',
+  HOST_LOST: 'PROCPOOL_HOST_LOST',
+  PAYLOAD_TOO_LARGE: 'PROCPOOL_PAYLOAD_TOO_LARGE',
+  TASK_VERSION_MISMATCH: 'PROCPOOL_TASK_VERSION_MISMATCH',
   /** Node's own code for aborted operations, so `error.code === 'ABORT_ERR'` checks work. */
   ABORTED: 'ABORT_ERR',
 } as const;
@@ -63,6 +67,19 @@ export class ProcPoolError extends Error {
     this.code = code;
     // The name of the concrete class, non-enumerable and inherited, like a native error's.
     brand(new.target);
+  }
+
+  /**
+   * An error rebuilt from another process (a cluster agent) whose class this process does not
+   * construct itself: it answers `instanceof` for the class `name` names, and keeps `code`. Its
+   * name and brand are its own (the prototype's are ProcPoolError's).
+   * @internal
+   */
+  static remote(name: string, message: string, code: ErrorCode, options?: ErrorOptions): ProcPoolError {
+    const error = new ProcPoolError(message, code, options);
+    Object.defineProperty(error, 'name', { value: name, configurable: true, writable: true });
+    Object.defineProperty(error, kKinds, { value: Object.freeze([name, 'ProcPoolError']) });
+    return error;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

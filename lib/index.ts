@@ -68,3 +68,8 @@ export type { ApplyOptions, MapProgress } from './pool/call-options';
 export type { MaxQueue } from './pool/backpressure';
 export type { LatencyStats, WindowStats } from './pool/stats';
 export type { ShutdownOptions, ShutdownResult } from './pool/shutdown';
+// Past one machine: a cluster backend on Redis, and the agent that serves it.
+export { ClusterUnavailableError, HostLostError, PayloadTooLargeError, TaskVersionMismatchError } from './cluster/errors';
+export type { ClusterOptions } from './cluster/options';
+export { Agent } from './cluster/agent';
+export type { AgentOptions, AgentCounts } from './cluster/agent';

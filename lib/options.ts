@@ -8,6 +8,7 @@ import { checkArray, checkInteger, checkString, checkTimeout } from './validate'
 import type { TaskPolicy } from './pool/task';
 import { resolveMaxQueue, type MaxQueue } from './pool/backpressure';
 import { checkStartMethod, getStartMethod } from './start-method';
+import type { ClusterOptions } from './cluster/options';
 
 /** Options of `new Pool(options)`. Every one is optional. */
 export interface PoolOptions<I extends TaskFunction = TaskFunction> {
@@ -121,7 +122,8 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    * Most tasks the queue may hold (a `map` chunk counts as one; `imap` is bounded by its own
    * look-ahead and not counted against it). A submission that would queue more rejects at once with
    * `QueueFullError`; the pool emits `'drain'` when the queue falls below the limit again.
-   * `'auto'` is processes × processes.
+   * `'auto'` is processes × processes. With `cluster`, it bounds the tasks waiting in this process
+   * to enter Redis (`'auto'` then counts this machine's `processes`).
    * @default Infinity (unbounded, as Python)
    */
   maxQueue?: MaxQueue;
@@ -131,6 +133,15 @@ export interface PoolOptions<I extends TaskFunction = TaskFunction> {
    * OpenTelemetry trace id, so the work in the worker joins the caller's trace.
    */
   context?: () => unknown;
+  /**
+   * Run the tasks on `procpool agent` processes on other machines, through a BullMQ queue on Redis
+   * (see {@link ClusterOptions}). The same calls work; errors keep their class, code and remote
+   * stack, plus the host and pid that ran them. `maxQueue`, `context`, `shutdown()`, `drained()`
+   * and `idle()` apply; `stats()` does not time the agents' tasks (its window reads as empty), and
+   * no `taskStart`/`workerStart`/`workerExit` events are emitted (see the README's "Past one machine").
+   * @default undefined (local worker processes)
+   */
+  cluster?: ClusterOptions;
 }
 
 /** Options with every default applied, as the engine and launchers take them. */

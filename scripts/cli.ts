@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// procpool's command line: `procpool compare [options]` (also `npm start`).
+// procpool's command line: `procpool compare [options]` (also `npm start`), `procpool agent [options]`.
 import { parseArgs } from 'node:util';
 import { getAllStartMethods, type StartMethod } from '../lib';
 import { compare } from './compare';
+import { runAgent, AGENT_USAGE } from './agent';
 
 const USAGE = `Usage: procpool compare [options]
+       procpool agent --redis URL --queue NAME [options]   (procpool agent --help)
 
 Runs the same workload under each start method (spawn, fork, forkserver), with and without a heavy
 preload module, and prints a table of medians (min–max) of several runs.
@@ -34,7 +36,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  if (command !== 'compare') throw new Error(`unknown command '${command}'\n\n${USAGE}`);
+  if (command === 'agent') return runAgent(rest);
+  if (command !== 'compare') throw new Error(`unknown command '${command}'\n\n${USAGE}\n${AGENT_USAGE}`);
   const jsonIndex = rest.indexOf('--json');
   // `--json` may stand alone (stdout) or take a file name.
   let json: string | true | undefined;

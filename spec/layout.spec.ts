@@ -82,6 +82,11 @@ describe('layout of lib/', () => {
       ['queues/', ['pool/', 'channel/', 'launchers/', 'worker/', 'process.ts', 'context.ts', 'manager/']],
       ['manager/', ['pool/', 'channel/', 'worker/', 'process.ts', 'context.ts']],
       ['util/', ['pool/', 'channel/', 'launchers/', 'worker/', 'transport/']],
+      // The cluster backend stands beside the local engine: it reuses the pool's tasks and jobs,
+      // never the local engine's workers, channels or launchers; and no one below the pool knows it.
+      ['cluster/', ['channel/', 'launchers/', 'worker/', 'pool/engine.ts', 'pool/supervisor.ts', 'pool/pool-worker.ts']],
+      ['transport/', ['cluster/']],
+      ['shared/', ['cluster/']],
     ];
     const broken: string[] = [];
     for (const [file, targets] of graph) {

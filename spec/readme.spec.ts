@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ts from 'typescript';
+import { AgentProcess, RedisServer } from './support/cluster';
 import { tempDir } from './support/tmp';
 
 const root = join(__dirname, '..');
@@ -83,4 +84,17 @@ describe('README examples', function () {
       expect(stderr).to.not.match(/AssertionError/);
     });
   }
+
+  it('runs cluster.mts against a redis-server and two agents of its own, rooted where the example lives', async () => {
+    const redis = await RedisServer.start();
+    const agents = await Promise.all([1, 2].map(() => AgentProcess.start(redis.url, 'demo', 2, ['--root', out])));
+    try {
+      const { stdout } = await run(process.execPath, [join(out, 'cluster.mjs')], { cwd: out, timeout: 90000, env: { ...process.env, PROCPOOL_REDIS: redis.url } });
+      expect(stdout).to.include('[ 1, 4, 9, 16 ]');
+      expect(stdout.trim().split('\n').slice(1).map(Number).sort()).to.deep.equal([25, 36, 49]);
+    } finally {
+      await Promise.all(agents.map((agent) => agent.terminate()));
+      await redis.stop();
+    }
+  });
 });

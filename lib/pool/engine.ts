@@ -15,6 +15,9 @@ import { TaskTimings, assign } from './scheduler';
 import { Supervisor, type SupervisorConfig, type SupervisorHost } from './supervisor';
 import { PoolMeter } from './stats';
 import { PoolTask, kSettle, kTaskProgress, type TaskOwner, type TaskPolicy } from './task';
+import type { TaskEngine } from './task-engine';
+import { defaultChunksize } from './jobs';
+import { Producers } from './producers';
 
 /** Everything the engine needs, with every default already applied. */
 export interface EngineConfig extends SupervisorConfig {
@@ -32,7 +35,7 @@ export interface EngineConfig extends SupervisorConfig {
  * tasks from the public `Pool`, hands them to ready workers as the scheduler decides, and settles
  * each exactly once. Starting, replacing and retiring workers is the supervisor's job.
  */
-export class PoolEngine implements SupervisorHost {
+export class PoolEngine implements SupervisorHost, TaskEngine {
   readonly processes: number;
   readonly lifecycle = new Lifecycle();
   readonly counters = new Counters();
@@ -48,7 +51,7 @@ export class PoolEngine implements SupervisorHost {
   readonly #meter: PoolMeter;
   #nextTaskId = 1;
   /** Lazy producers (imap iterators) that may still submit tasks. */
-  #producers = 0;
+  readonly #producers = new Producers();
   #dispatchScheduled = false;
   #readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
 
@@ -96,6 +99,10 @@ export class PoolEngine implements SupervisorHost {
         { cause: error },
       );
     }
+  }
+
+  defaultChunksize(length: number): number {
+    return defaultChunksize(length, this.processes);
   }
 
   /** A task of function `fnId` with its encoded input (see `encode`). */
@@ -175,14 +182,7 @@ export class PoolEngine implements SupervisorHost {
 
   /** A lazy producer (imap) holds the pool open while it may still submit tasks. */
   holdOpen(): () => void {
-    this.#producers++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#producers--;
-      this.#scheduleDispatch();
-    };
+    return this.#producers.hold(() => this.#scheduleDispatch());
   }
 
   /** Resolves once `processes` workers are up and initialized. */
@@ -335,7 +335,7 @@ export class PoolEngine implements SupervisorHost {
     this.#dispatchScheduled = false;
     if (!this.lifecycle.ending) {
       if (this.#queue.length) this.#assign();
-      if (this.lifecycle.state === 'closing' && this.#queue.length === 0 && this.#producers === 0) this.#supervisor.stopAll('closed');
+      if (this.lifecycle.state === 'closing' && this.#queue.length === 0 && this.#producers.count === 0) this.#supervisor.stopAll('closed');
       this.#supervisor.fill();
     }
     this.#maybeClosed();
@@ -384,7 +384,7 @@ export class PoolEngine implements SupervisorHost {
   #maybeClosed(): void {
     const { lifecycle } = this;
     if (!this.#supervisor.empty) return;
-    if (lifecycle.state === 'closing' && !lifecycle.failure && (this.#queue.length > 0 || this.#producers > 0)) return;
+    if (lifecycle.state === 'closing' && !lifecycle.failure && (this.#queue.length > 0 || this.#producers.count > 0)) return;
     lifecycle.finish(() => this.#config.launcher.close());
   }
 

@@ -2,7 +2,7 @@ import { TimeoutError } from '../errors';
 import type { TaskKindValue } from '../transport/protocol';
 import { checkTimeout } from '../validate';
 import { Deque } from '../util/deque';
-import type { PoolEngine } from './engine';
+import type { TaskEngine } from './task-engine';
 import { kSettle, type PoolTask, type TaskOwner, type TaskPolicy } from './task';
 
 interface Waiter<T> {
@@ -21,7 +21,7 @@ type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
 /** What an imap iterator needs to start: the function id (or its lookup), input and shape. */
 export interface IMapSetup {
-  readonly engine: PoolEngine;
+  readonly engine: TaskEngine;
   readonly fnId: number | Promise<number>;
   readonly source: Iterable<unknown> | AsyncIterable<unknown>;
   readonly kind: TaskKindValue;
@@ -48,7 +48,7 @@ function isPromise(value: unknown): value is Promise<unknown> {
  * Leaving a `for await` loop early cancels the chunks not yet started.
  */
 export class IMapIterator<T> implements AsyncIterableIterator<T>, TaskOwner {
-  readonly #engine: PoolEngine;
+  readonly #engine: TaskEngine;
   readonly #kind: TaskKindValue;
   readonly #chunksize: number;
   readonly #ordered: boolean;

@@ -18,6 +18,8 @@ import {
 } from './call-options';
 import type { PoolStats } from './counters';
 import { PoolEngine } from './engine';
+import type { TaskEngine } from './task-engine';
+import { createClusterEngine } from '../cluster/engine';
 import { PoolEventSink, type PoolEventMap } from './events';
 import type { PoolState } from './lifecycle';
 import type { IMapIterator } from './imap';
@@ -50,14 +52,15 @@ function plain<T>(result: AsyncResult<T>): Promise<T> {
  *
  * Events (see {@link PoolEventMap}): `workerStart`, `workerExit` (with a reason), `taskQueued`,
  * `taskStart`, `taskSettled`, and `drain` (the queue fell below `maxQueue`). The same events go to
- * `node:diagnostics_channel` (`procpool:task:*`, `procpool:worker:*`) for tracing tools.
+ * `node:diagnostics_channel` (`procpool:task:*`, `procpool:worker:*`) for tracing tools. A cluster
+ * pool (`cluster` option) emits `taskQueued`, `taskSettled` and `drain` only.
  *
  * @example
  * await using pool = new Pool({ processes: 4 });
  * await pool.map(square, [1, 2, 3]); // [1, 4, 9]
  */
 export class Pool extends EventEmitter<PoolEventMap> {
-  readonly #engine: PoolEngine;
+  readonly #engine: TaskEngine;
   readonly #startMethod: StartMethod;
   readonly #submitter: Submitter;
   #shutdown: Promise<ShutdownResult> | undefined;
@@ -67,6 +70,12 @@ export class Pool extends EventEmitter<PoolEventMap> {
     const resolved = resolvePoolOptions(options);
     this.#startMethod = resolved.startMethod;
     checkFunction(options.context, 'context');
+    if (options.cluster !== undefined) {
+      // Tasks run on `procpool agent` processes through Redis; local worker options are theirs.
+      this.#engine = createClusterEngine(options.cluster, { events: new PoolEventSink(this), maxQueue: resolved.maxQueue });
+      this.#submitter = new Submitter(this.#engine, resolved.defaults, options.context);
+      return;
+    }
     const initializer = options.initializer === undefined ? undefined : resolveTask(options.initializer);
     const initargs = encodeInitargs(options.initargs ?? []);
     const init = (ref: TaskRefData | undefined) => ({
@@ -111,7 +120,11 @@ export class Pool extends EventEmitter<PoolEventMap> {
     return this.#engine.state;
   }
 
-  /** Counters: workers, spares, queued/running/completed/failed tasks, crashes, recycles... */
+  /**
+   * Counters: workers, spares, queued/running/completed/failed tasks, crashes, recycles... A
+   * cluster pool counts its agents' processes as workers and does not time their tasks: its
+   * `runTime`/`waitTime` are empty and its `utilization` 0.
+   */
   stats(): PoolStats {
     return this.#engine.stats();
   }

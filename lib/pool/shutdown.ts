@@ -1,5 +1,5 @@
 import { checkTimeout } from '../validate';
-import type { PoolEngine } from './engine';
+import type { TaskEngine } from './task-engine';
 
 /** Options of `pool.shutdown()`. */
 export interface ShutdownOptions {
@@ -19,7 +19,7 @@ export interface ShutdownResult {
   readonly terminated: number;
 }
 
-function settled(engine: PoolEngine): number {
+function settled(engine: TaskEngine): number {
   return engine.counters.completed + engine.counters.failed;
 }
 
@@ -27,7 +27,7 @@ function settled(engine: PoolEngine): number {
  * A service's shutdown: refuse new work (`close()`), let queued and running tasks finish, and at
  * the deadline terminate what is left. Resolves once every worker is gone.
  */
-export async function shutdown(engine: PoolEngine, options: ShutdownOptions): Promise<ShutdownResult> {
+export async function shutdown(engine: TaskEngine, options: ShutdownOptions): Promise<ShutdownResult> {
   const timeout = options.timeout;
   checkTimeout(timeout, 'timeout');
   const before = settled(engine);

@@ -4,9 +4,9 @@ import { TaskKind, type TaskKindValue, type TaskRefData } from '../transport/pro
 import { checkInteger, checkIterable } from '../validate';
 import { AsyncResult, kProgress, kReject, kResolve, type Completion } from './async-result';
 import { callPolicy, collect, encodeContext, label, type ApplyAsyncOptions, type IMapOptions, type Items, type MapAsyncOptions, type TaskOptions } from './call-options';
-import type { PoolEngine } from './engine';
+import type { TaskEngine } from './task-engine';
 import { IMapIterator } from './imap';
-import { CallJob, MapJob, defaultChunksize } from './jobs';
+import { CallJob, MapJob } from './jobs';
 import type { PoolTask, TaskPolicy } from './task';
 
 function isPromise(value: unknown): value is Promise<unknown> {
@@ -25,7 +25,7 @@ function abortError(signal: AbortSignal): AbortError {
  */
 export class Submitter {
   constructor(
-    private readonly engine: PoolEngine,
+    private readonly engine: TaskEngine,
     private readonly defaults: TaskPolicy,
     /** The pool-wide `context` hook, called at every submission without its own `context`. */
     private readonly contextHook: (() => unknown) | undefined,
@@ -76,7 +76,7 @@ export class Submitter {
       const engine = this.engine;
       const start = (list: unknown[]): void => {
         const lookup = this.#functionId(fn);
-        const size = options.chunksize ?? defaultChunksize(list.length, engine.processes);
+        const size = options.chunksize ?? engine.defaultChunksize(list.length);
         if (!engine.room(Math.ceil(list.length / size))) throw new QueueFullError(engine.pressure.maxQueue);
         const progress = (completed: number, value: unknown): void => result[kProgress]({ completed, total: list.length, value });
         const job = new MapJob(list.length, done as Completion<unknown[]>, (unwanted) => engine.abandon(unwanted, false), progress);

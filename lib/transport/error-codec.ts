@@ -1,5 +1,5 @@
 import { serialize } from 'node:v8';
-import { AbortError, ErrorCodes, RemoteError, SerializationError, TaskReferenceError, TaskTimeoutError } from '../errors';
+import { AbortError, ErrorCodes, ProcPoolError, RemoteError, SerializationError, TaskReferenceError, TaskTimeoutError } from '../errors';
 
 /**
  * Errors cross the process boundary as plain data: the V8 serializer would drop subclasses, `code`
@@ -73,6 +73,11 @@ function construct(encoded: Extract<EncodedError, { kind: 'error' }>, cause: Rem
       return new TaskTimeoutError(Number(encoded.props.timeout), encoded.props.kind === 'hard' ? 'hard' : 'soft', 'The task', options);
     case ErrorCodes.ABORTED:
       return new AbortError(encoded.message, options);
+  }
+  const code = encoded.props.code;
+  if (typeof code === 'string' && (Object.values(ErrorCodes) as string[]).includes(code) && encoded.name.endsWith('Error')) {
+    // Another procpool error (a WorkerLostError on a cluster agent): it keeps its class for `instanceof`.
+    return ProcPoolError.remote(encoded.name, encoded.message, code as (typeof ErrorCodes)[keyof typeof ErrorCodes], options);
   }
   if (encoded.errors) return new AggregateError(encoded.errors.map((e) => decodeError(e)), encoded.message, options);
   const Ctor = builtins[encoded.name] ?? Error;

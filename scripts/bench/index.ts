@@ -18,6 +18,7 @@ import { workerpoolAdapter } from './peers/workerpool';
 import type { MemoryFigures } from './memory';
 import { runCoordination } from './coordination';
 import { closeProcpoolContexts, procpoolAdapter } from './procpool';
+import { clusterBench } from './cluster';
 import { serialAdapter } from './serial';
 
 interface Workload {
@@ -140,8 +141,9 @@ async function memoryTable(): Promise<{ lines: string[]; figures: Record<string,
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' } },
+    options: { runs: { type: 'string' }, only: { type: 'string' }, json: { type: 'string' }, svg: { type: 'string' }, cluster: { type: 'boolean' } },
   });
+  if (values.cluster) return clusterBench(Number(values.runs ?? 3));
   const options: Options = { runs: Number(values.runs ?? 5), only: values.only, json: values.json, svg: values.svg };
   const candidates: Adapter[] = [
     procpoolAdapter('spawn'),
