@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Queue } from 'bullmq';
 import { HostLostError, Pool, PoolTerminatedError, taskRef } from '../lib';
-import { AgentProcess, RedisServer, clusterTasks } from './support/cluster';
+import { AgentProcess, RedisServer, clusterTasks, skipWithoutRedis } from './support/cluster';
 import { waitFor } from './support/processes';
 import { tempFile } from './support/tmp';
 
@@ -19,6 +19,9 @@ function starts(file: string): [number, number][] {
 }
 
 describe('cluster faults: host loss, dead submitters, SIGTERM, terminate', function () {
+  before(function () {
+    skipWithoutRedis(this);
+  });
   this.timeout(90_000);
   let redis: RedisServer;
   let agents: AgentProcess[] = [];

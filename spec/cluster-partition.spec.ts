@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { Pool, taskRef } from '../lib';
-import { AgentProcess, RedisServer, clusterTasks } from './support/cluster';
+import { AgentProcess, RedisServer, clusterTasks, skipWithoutRedis } from './support/cluster';
 import { Partitionable } from './support/netns';
 import { waitFor } from './support/processes';
 import { tempFile } from './support/tmp';
@@ -11,6 +11,9 @@ import { tempFile } from './support/tmp';
 const marked = taskRef<(x: number, file: string, ms: number) => number>(clusterTasks, 'marked');
 
 describe('cluster: a network partition', function () {
+  before(function () {
+    skipWithoutRedis(this);
+  });
   this.timeout(90_000);
   let ns: Partitionable | undefined;
   let redis: RedisServer | undefined;

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { Pool, PoolTerminatedError, QueueFullError, taskRef } from '../lib';
-import { AgentProcess, RedisServer, clusterTasks } from './support/cluster';
+import { AgentProcess, RedisServer, clusterTasks, skipWithoutRedis } from './support/cluster';
 
 const serviceTasks = join(__dirname, '..', 'fixtures', 'service-tasks.js');
 const t = {
@@ -15,6 +15,9 @@ const t = {
 };
 
 describe('cluster: the service features of a Pool (maxQueue, drain, idle, shutdown, context, stats)', function () {
+  before(function () {
+    skipWithoutRedis(this);
+  });
   this.timeout(60_000);
   let redis: RedisServer;
   const agents: AgentProcess[] = [];

@@ -14,7 +14,7 @@ import {
   WorkerLostError,
   taskRef,
 } from '../lib';
-import { AgentProcess, RedisServer, clusterTasks, otherRoot } from './support/cluster';
+import { AgentProcess, RedisServer, clusterTasks, otherRoot, skipWithoutRedis } from './support/cluster';
 import { tempFile } from './support/tmp';
 
 const t = {
@@ -29,6 +29,9 @@ const t = {
 };
 
 describe('cluster: the same Pool on agents through BullMQ on Redis', function () {
+  before(function () {
+    skipWithoutRedis(this);
+  });
   this.timeout(60_000);
   let redis: RedisServer;
   const agents: AgentProcess[] = [];

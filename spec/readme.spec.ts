@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as ts from 'typescript';
-import { AgentProcess, RedisServer } from './support/cluster';
+import { AgentProcess, RedisServer, skipWithoutRedis } from './support/cluster';
 import { tempDir } from './support/tmp';
 
 const root = join(__dirname, '..');
@@ -85,7 +85,8 @@ describe('README examples', function () {
     });
   }
 
-  it('runs cluster.mts against a redis-server and two agents of its own, rooted where the example lives', async () => {
+  it('runs cluster.mts against a redis-server and two agents of its own, rooted where the example lives', async function () {
+    skipWithoutRedis(this);
     const redis = await RedisServer.start();
     const agents = await Promise.all([1, 2].map(() => AgentProcess.start(redis.url, 'demo', 2, ['--root', out])));
     try {
