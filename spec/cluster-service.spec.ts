@@ -3,8 +3,8 @@
 // with what a cluster pool does not measure (its window reads as empty).
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { Pool, PoolTerminatedError, QueueFullError, taskRef } from '../lib';
-import { AgentProcess, RedisServer, clusterTasks, skipWithoutRedis } from './support/cluster';
+import { PoolTerminatedError, QueueFullError, taskRef, type PoolOptions } from '../lib';
+import { clusterFixture, clusterTasks } from './support/cluster';
 
 const serviceTasks = join(__dirname, '..', 'fixtures', 'service-tasks.js');
 const t = {
@@ -15,32 +15,9 @@ const t = {
 };
 
 describe('cluster: the service features of a Pool (maxQueue, drain, idle, shutdown, context, stats)', function () {
-  before(function () {
-    skipWithoutRedis(this);
-  });
   this.timeout(60_000);
-  let redis: RedisServer;
-  const agents: AgentProcess[] = [];
-  const pools: Pool[] = [];
-  const cluster = (options: object = {}) => {
-    const pool = new Pool({ ...options, cluster: { redis: redis.url, queue: 'service' } });
-    pools.push(pool);
-    return pool;
-  };
-
-  before(async () => {
-    redis = await RedisServer.start();
-    agents.push(await AgentProcess.start(redis.url, 'service', 2));
-  });
-
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.terminate()));
-  });
-
-  after(async () => {
-    await Promise.all(agents.splice(0).map((agent) => agent.terminate()));
-    await redis?.stop();
-  });
+  const fixture = clusterFixture('service', 1, 2);
+  const cluster = (options: PoolOptions = {}) => fixture.pool(options);
 
   it('maxQueue bounds the tasks waiting to enter Redis: past it a call rejects with QueueFullError, and "drain" follows', async () => {
     const pool = cluster({ maxQueue: 2 });

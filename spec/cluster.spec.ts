@@ -14,7 +14,7 @@ import {
   WorkerLostError,
   taskRef,
 } from '../lib';
-import { AgentProcess, RedisServer, clusterTasks, otherRoot, skipWithoutRedis } from './support/cluster';
+import { AgentProcess, RedisServer, clusterFixture, clusterTasks, otherRoot } from './support/cluster';
 import { tempFile } from './support/tmp';
 
 const t = {
@@ -29,32 +29,9 @@ const t = {
 };
 
 describe('cluster: the same Pool on agents through BullMQ on Redis', function () {
-  before(function () {
-    skipWithoutRedis(this);
-  });
   this.timeout(60_000);
-  let redis: RedisServer;
-  const agents: AgentProcess[] = [];
-  const pools: Pool[] = [];
-  const cluster = (queue = 'main', extra: object = {}) => {
-    const pool = new Pool({ cluster: { redis: redis.url, queue, ...extra } });
-    pools.push(pool);
-    return pool;
-  };
-
-  before(async () => {
-    redis = await RedisServer.start();
-    agents.push(...(await Promise.all([AgentProcess.start(redis.url, 'main', 2), AgentProcess.start(redis.url, 'main', 2)])));
-  });
-
-  afterEach(async () => {
-    await Promise.all(pools.splice(0).map((pool) => pool.terminate()));
-  });
-
-  after(async () => {
-    await Promise.all(agents.splice(0).map((agent) => agent.terminate()));
-    await redis?.stop();
-  });
+  const fixture = clusterFixture('main', 2, 2);
+  const cluster = (queue = 'main', extra: object = {}) => fixture.pool({}, queue, extra);
 
   it('map keeps input order under random task durations, and both agents run chunks', async () => {
     const pool = cluster();
@@ -63,7 +40,7 @@ describe('cluster: the same Pool on agents through BullMQ on Redis', function ()
     const results = await pool.map(t.jitter, items, { chunksize: 4 });
     expect(results.map((r) => r.x)).to.deep.equal(items);
     const ranOn = new Set(results.map((r) => r.agent));
-    expect([...ranOn].sort()).to.deep.equal(agents.map((a) => a.pid).sort());
+    expect([...ranOn].sort()).to.deep.equal(fixture.agents.map((a) => a.pid).sort());
     expect(pool.stats().workers).to.equal(4);
   });
 
@@ -126,7 +103,7 @@ describe('cluster: the same Pool on agents through BullMQ on Redis', function ()
   it('imap keeps at most 2 chunks per agent process in Redis', async () => {
     const pool = cluster();
     await pool.ready();
-    const queue = new Queue('main', { connection: { url: redis.url } });
+    const queue = new Queue('main', { connection: { url: fixture.redis.url } });
     const inRedis = async () => Object.values(await queue.getJobCounts('wait', 'active', 'prioritized', 'delayed')).reduce((a, b) => a + b, 0);
     // Chunks that earlier specs abandoned may still be finishing on an agent: not this imap's.
     for (const deadline = Date.now() + 20_000; (await inRedis()) > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
@@ -160,8 +137,8 @@ describe('cluster: the same Pool on agents through BullMQ on Redis', function ()
 
   it('a task module that differs on the agent fails with TaskVersionMismatchError', async () => {
     const source = readFileSync(clusterTasks, 'utf8');
-    const agent = await AgentProcess.start(redis.url, 'mismatch', 1, ['--root', otherRoot(source.replace('x * x', 'x * x + 1'))]);
-    agents.push(agent);
+    const agent = await AgentProcess.start(fixture.redis.url, 'mismatch', 1, ['--root', otherRoot(source.replace('x * x', 'x * x + 1'))]);
+    fixture.agents.push(agent);
     const pool = cluster('mismatch');
     const error = await pool.map(t.square, [1, 2]).catch((e: unknown) => e);
     expect(error).to.be.instanceOf(TaskVersionMismatchError);
@@ -224,7 +201,7 @@ describe('cluster: the same Pool on agents through BullMQ on Redis', function ()
   });
 
   it('a pool closed right after it is made lets go of Redis', async () => {
-    const pool = new Pool({ cluster: { redis: redis.url, queue: 'main' } });
+    const pool = new Pool({ cluster: { redis: fixture.redis.url, queue: 'main' } });
     pool.close();
     await pool.join();
     expect(pool.state).to.equal('closed');

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { Pool, type PoolOptions } from '../../lib';
 import { tempDir } from './tmp';
 import { waitFor } from './processes';
 
@@ -188,3 +189,48 @@ export function otherRoot(source: string): string {
 }
 
 export const clusterTasks = join(repo, 'fixtures', 'cluster-tasks.js');
+
+/** What `clusterFixture` gives a suite: its Redis, and pools on its agents that are terminated after each test. */
+export interface ClusterFixture {
+  readonly redis: RedisServer;
+  /** Its agents; one a test starts and pushes here is terminated at the end too. */
+  readonly agents: AgentProcess[];
+  /** A cluster pool on `queue` (default: the fixture's own), with more Pool or cluster options. */
+  pool(options?: PoolOptions, queue?: string, cluster?: object): Pool;
+}
+
+/**
+ * Call first inside a `describe`: skips it where redis-server is missing, starts a redis-server
+ * and `agents` agents of `processes` each on `queue` before its tests, terminates the pools a test
+ * made after it, and stops everything at the end.
+ */
+export function clusterFixture(queue: string, agents: number, processes: number): ClusterFixture {
+  let redis: RedisServer | undefined;
+  const running: AgentProcess[] = [];
+  const pools: Pool[] = [];
+  before(function () {
+    skipWithoutRedis(this);
+  });
+  before(async () => {
+    redis = await RedisServer.start();
+    running.push(...(await Promise.all(Array.from({ length: agents }, () => AgentProcess.start((redis as RedisServer).url, queue, processes)))));
+  });
+  afterEach(async () => {
+    await Promise.all(pools.splice(0).map((pool) => pool.terminate()));
+  });
+  after(async () => {
+    await Promise.all(running.splice(0).map((agent) => agent.terminate()));
+    await redis?.stop();
+  });
+  return {
+    get redis() {
+      return redis as RedisServer;
+    },
+    agents: running,
+    pool(options = {}, name = queue, cluster = {}) {
+      const pool = new Pool({ ...options, cluster: { redis: (redis as RedisServer).url, queue: name, ...cluster } });
+      pools.push(pool);
+      return pool;
+    },
+  };
+}
