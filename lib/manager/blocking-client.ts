@@ -5,12 +5,12 @@
  * application keeps the event-loop client (client.ts): it must never stop for a server.
  */
 import { closeSync, readSync, writeSync } from 'node:fs';
-import { ManagerClosedError, SerializationError } from '../errors';
+import { ManagerClosedError } from '../errors';
 import { nativeMemory } from '../shared/native';
 import { decodeError, type EncodedError } from '../transport/error-codec';
-import { encodeFrame, FRAME_HEADER } from '../transport/frames';
-import { decode, encodeArgs } from '../transport/payload';
-import { Frame } from './protocol';
+import { FRAME_HEADER } from '../transport/frames';
+import { decode } from '../transport/payload';
+import { Frame, requestFrame } from './protocol';
 
 /** What a proxy needs of a connection, blocking or not. */
 export interface Client {
@@ -47,12 +47,7 @@ export class BlockingManagerClient implements Client {
 
   #roundTrip(object: number, method: string, args: unknown[]): unknown {
     if (this.#closed) throw this.#closed;
-    let frame: Buffer;
-    try {
-      frame = encodeFrame(Frame.Request, encodeArgs([0, object, method, ...args]));
-    } catch (error) {
-      throw new SerializationError(`The arguments of ${method}() cannot be serialized for the Manager: ${(error as Error).message}`, 'arguments', { cause: error });
-    }
+    const frame = requestFrame(0, object, method, args);
     let body: Buffer;
     try {
       for (let at = 0; at < frame.length; ) at += writeSync(this.#fd, frame, at);

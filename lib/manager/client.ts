@@ -5,11 +5,11 @@
  * {@link ManagerClosedError}.
  */
 import { connect, type Socket } from 'node:net';
-import { ManagerClosedError, SerializationError } from '../errors';
+import { ManagerClosedError } from '../errors';
 import { decodeError, type EncodedError } from '../transport/error-codec';
 import { workerRole } from '../shared/role';
 import { BlockingManagerClient, type Client } from './blocking-client';
-import { Frame, onFrames, sendFrame } from './protocol';
+import { Frame, onFrames, requestFrame } from './protocol';
 
 interface Waiting {
   resolve(value: unknown): void;
@@ -37,10 +37,10 @@ export class ManagerClient implements Client {
       this.#waiting.set(id, { resolve, reject });
       if (this.#waiting.size === 1) socket.ref();
       try {
-        sendFrame(socket, Frame.Request, [id, object, method, ...args]);
+        socket.write(requestFrame(id, object, method, args));
       } catch (error) {
         this.#settled(id);
-        reject(new SerializationError(`The arguments of ${method}() cannot be serialized for the Manager: ${(error as Error).message}`, 'arguments', { cause: error }));
+        reject(error);
       }
     });
   }

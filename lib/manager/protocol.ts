@@ -7,6 +7,7 @@
  * themselves.
  */
 import type { Socket } from 'node:net';
+import { SerializationError } from '../errors';
 import { encodeFrame, FrameReader } from '../transport/frames';
 import { decode, encodeArgs } from '../transport/payload';
 
@@ -18,6 +19,15 @@ export const enum Frame {
 
 /** The object id that creates objects (`create(type, initial)`) and shuts the server down. */
 export const SERVER = 0;
+
+/** A request frame. @throws {SerializationError} when the arguments cannot be serialized. */
+export function requestFrame(id: number, object: number, method: string, args: readonly unknown[]): Buffer {
+  try {
+    return encodeFrame(Frame.Request, encodeArgs([id, object, method, ...args]));
+  } catch (error) {
+    throw new SerializationError(`The arguments of ${method}() cannot be serialized for the Manager: ${(error as Error).message}`, 'arguments', { cause: error });
+  }
+}
 
 /** Sends one frame of the values `list`. */
 export function sendFrame(socket: Socket, type: Frame, list: readonly unknown[]): void {
